@@ -1,0 +1,125 @@
+"""The plugin contract: what a network gives the core, and what the core gives it.
+
+A network plugin is a distribution that declares an entry point in the group
+``xmpp_bridge.networks``; the entry point names a callable that takes the operator's
+options for that gateway (a mapping from the TOML file) and returns a :class:`Network`.
+The plugin knows its network and no XMPP: it receives :data:`~bridge.events.UserAction`
+values and emits :data:`~bridge.events.LegacyEvent` values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
+
+from bridge.addressing import AddressGrammar, RoomAddress, ServerAddress
+from bridge.events import LegacyEvent, UserAction
+
+ENTRY_POINT_GROUP = "xmpp_bridge.networks"
+
+EventSink = Callable[[LegacyEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the network can carry; the core picks the fallback for what it cannot."""
+
+    max_message_bytes: int | None = None
+    edits: bool = False
+    reactions: bool = False
+    replies: bool = False
+    typing: bool = False
+    receipts: bool = False
+    threads: bool = False
+    media: bool = False
+    e2ee: bool = False
+    # IRC needs no account: a user joins a room without registering first.
+    needs_registration: bool = True
+
+
+class HostResolver(Protocol):
+    """The operator's policy on which legacy hosts a user may reach.
+
+    Resolves *host* and returns the addresses that may be dialled, or raises
+    :class:`bridge.errors.Forbidden` with a text that says which rule refused it.
+    """
+
+    async def resolve(self, host: str, port: int) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LoginContext:
+    """Everything a plugin needs to log one user in."""
+
+    user: str
+    """The XMPP user's bare JID (an opaque key to the plugin)."""
+    settings: BaseModel | None
+    """The user's registration, as an instance of the network's form model; None if unregistered."""
+    emit: EventSink
+    hosts: HostResolver
+
+
+class LegacySession(Protocol):
+    """One user's presence on the legacy network, shared by all their XMPP resources."""
+
+    async def apply(self, action: UserAction) -> None:
+        """Carry out *action*; raise a bridge.errors exception when it cannot be done."""
+        ...
+
+    async def close(self, reason: str) -> None:
+        """Log out and release everything; must not raise."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """Who runs a command, and where."""
+
+    user: str
+    target: RoomAddress | ServerAddress | None
+    session: LegacySession | None
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkCommand:
+    """An ad-hoc command (XEP-0050) a plugin offers; the form is a pydantic model.
+
+    *prefill* gives the values the form opens with; *run* gets the validated
+    submission and returns the note the user reads.
+    """
+
+    node: str
+    name: str
+    form: type[BaseModel]
+    where: Literal["gateway", "server", "room"]
+    run: Callable[[CommandContext, BaseModel], Awaitable[str]]
+    prefill: Callable[[CommandContext], Awaitable[BaseModel | None]] | None = None
+    admin_only: bool = False
+
+
+class Network(Protocol):
+    """One legacy network, configured for one gateway domain."""
+
+    name: str
+    """The short name in disco identities (``gateway/<name>``) and the config file."""
+    capabilities: Capabilities
+    grammar: AddressGrammar
+    registration_form: type[BaseModel]
+    """Fields the user registers; `SecretStr` fields are encrypted at rest and never logged."""
+    commands: Sequence[NetworkCommand]
+
+    async def check_registration(self, user: str, form: BaseModel) -> BaseModel:
+        """Validate a submitted registration against the network (e.g. log in once).
+
+        Returns what is to be stored (it may swap a password for a token), or raises
+        a bridge.errors exception whose text the form shows.
+        """
+        ...
+
+    async def login(self, context: LoginContext) -> LegacySession: ...
+
+
+NetworkFactory = Callable[[Mapping[str, Any]], Network]

@@ -90,7 +90,7 @@ def xmpp_error_for(error: BaseException) -> XmppError:
     """The stanza error for *error*; anything unknown is an internal error, never a crash."""
     for cls in type(error).__mro__:
         if cls in ERROR_TABLE:
-            return ERROR_TABLE[cls]  # type: ignore[index]
+            return ERROR_TABLE[cls]
     return _INTERNAL
 
 

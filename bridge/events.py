@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from bridge.addressing import ContactAddress, RoomAddress, ServerAddress
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """XEP-0045 roles, in the order of power."""
 
     NONE = "none"
@@ -24,7 +24,7 @@ class Role(str, Enum):
     MODERATOR = "moderator"
 
 
-class Affiliation(str, Enum):
+class Affiliation(StrEnum):
     """XEP-0045 affiliations."""
 
     OUTCAST = "outcast"
@@ -34,7 +34,7 @@ class Affiliation(str, Enum):
     OWNER = "owner"
 
 
-class Show(str, Enum):
+class Show(StrEnum):
     """Availability, as XMPP presence says it."""
 
     AVAILABLE = "available"

@@ -49,6 +49,10 @@ class InviteOnly(LegacyError):
     """The room admits only those invited."""
 
 
+class RegistrationRequired(LegacyError):
+    """The network needs an account and this user has not registered one."""
+
+
 class NotSupported(LegacyError):
     """The network has no such thing."""
 
@@ -78,6 +82,7 @@ ERROR_TABLE: dict[type[LegacyError], XmppError] = {
     Forbidden: XmppError("auth", "forbidden"),
     RoomFull: XmppError("wait", "service-unavailable"),
     InviteOnly: XmppError("auth", "registration-required"),
+    RegistrationRequired: XmppError("auth", "registration-required"),
     NotSupported: XmppError("cancel", "feature-not-implemented"),
     RateLimited: XmppError("wait", "resource-constraint"),
     BadRequest: XmppError("modify", "bad-request"),

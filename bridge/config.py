@@ -6,7 +6,8 @@ setting silently ignored. :func:`load_config` turns validation failures into
 
 Validation is strict (no string-to-number coercion): TOML has real types, so `port = "5347"`
 is a mistake worth reporting, not guessing at. What depends on the environment (whether the
-variable named by `secret_env` is set) is checked by :func:`parse_config`, not by the models.
+variable named by `secret_env` is set, and so whether a gateway has a component secret at
+all) is checked by :func:`parse_config`, not by the models.
 """
 
 from __future__ import annotations
@@ -210,23 +211,19 @@ class GatewayConfig(_Strict):
                 raise ValueError(f"admins are bare JIDs (user@server), found the domain {jid!r}")
         return jids
 
-    @model_validator(mode="after")
-    def _secret_source(self) -> GatewayConfig:
-        if self.secret is None and not self.secret_env:
-            raise ValueError(
-                "no component secret: set `secret`, or `secret_env` to the name of an "
-                "environment variable that holds it"
-            )
-        return self
-
     def component_secret(self, environ: Mapping[str, str]) -> str:
         """The XEP-0114 handshake secret; raises MissingSecret naming what to set."""
         secret = _resolve_secret(self.secret, self.secret_env, environ)
-        if secret is None:
+        if secret is not None:
+            return secret
+        if self.secret_env:
             raise MissingSecret(
                 f"the environment variable {self.secret_env} (secret_env) is not set or empty"
             )
-        return secret
+        raise MissingSecret(
+            "no component secret: set `secret`, or `secret_env` to the name of an "
+            "environment variable that holds it"
+        )
 
 
 class Config(_Strict):

@@ -184,11 +184,17 @@ def test_load_from_file(tmp_path: Path) -> None:
 
 
 def test_example_file_loads() -> None:
-    environ = {"XMPP_BRIDGE_IRC_SECRET": "irc-secret", "XMPP_BRIDGE_MATRIX_SECRET": "mx-secret"}
+    environ = {
+        "XMPP_BRIDGE_IRC_SECRET": "example-irc-secret-4242",
+        "XMPP_BRIDGE_MATRIX_SECRET": "example-matrix-secret-4242",
+    }
     config = load_config(REPO / "config.example.toml", environ)
     domains = [(g.domain, g.network) for g in config.gateway]
     assert domains == [("irc.localhost", "irc"), ("matrix.localhost", "matrix")]
-    assert [g.component_secret(environ) for g in config.gateway] == ["irc-secret", "mx-secret"]
+    assert [g.component_secret(environ) for g in config.gateway] == [
+        "example-irc-secret-4242",
+        "example-matrix-secret-4242",
+    ]
 
 
 def field_names(model: type[BaseModel]) -> Iterator[str]:

@@ -82,10 +82,12 @@ class DatabaseConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _known_scheme(cls, url: str) -> str:
-        scheme = url.partition("://")[0]
+        scheme, separator, _ = url.partition("://")
         if scheme not in DATABASE_SCHEMES:
             accepted = " or ".join(f"{s}://" for s in DATABASE_SCHEMES)
-            raise ValueError(f"database URL must start with {accepted}, found {scheme!r}")
+            # Never echo a URL without a scheme: it may be all credentials.
+            found = repr(scheme) if separator else "no scheme"
+            raise ValueError(f"database URL must start with {accepted}, found {found}")
         return url
 
     def password(self) -> str | None:
@@ -383,6 +385,8 @@ def _describe(detail: ErrorDetails, data: Mapping[str, Any]) -> str:
     kind = detail["type"]
     if loc == ("gateway",) and kind in ("missing", "too_short"):
         return "no [[gateway]] table: add at least one, with domain, network and secret"
+    if loc == ("gateway",) and isinstance(detail["input"], dict):
+        return "gateway: write each gateway as a [[gateway]] table (double brackets), not [gateway]"
     if kind == "missing":
         return f"{prefix}required key is missing"
     if kind == "extra_forbidden":

@@ -100,6 +100,17 @@ def test_missing_gateway() -> None:
     ]
 
 
+def test_single_bracket_gateway_table_is_explained() -> None:
+    assert problems_of(GATEWAY.replace("[[gateway]]", "[gateway]")) == [
+        "gateway: write each gateway as a [[gateway]] table (double brackets), not [gateway]"
+    ]
+
+
+def test_database_url_without_scheme_is_not_echoed() -> None:
+    [problem] = problems_of('[database]\nurl = "bridge:hunter2@db.internal/bridge"\n' + GATEWAY)
+    assert problem.endswith("found no scheme")
+
+
 def test_missing_required_key() -> None:
     [problem] = problems_of('[[gateway]]\ndomain = "irc.example.org"\nsecret = "x"\n')
     assert problem == '[[gateway]] #1 (domain "irc.example.org") → network: required key is missing'

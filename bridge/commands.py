@@ -75,7 +75,6 @@ class _Session:
     owner: str
     """Full JID of the requester: another resource may not answer in its place."""
     at: str
-    target: Target
     stored: BaseModel | None
     """What the form opened with: empty secret fields keep these values."""
     expires: float
@@ -207,21 +206,21 @@ class CommandService:
         context = CommandContext(
             user=requester.bare, target=target, session=self._session_of(requester.bare)
         )
-        if submitted is None and session is None:
-            return await self._start(iq, command, context)
         if session is None:
-            session = self._open(command, iq, target, stored=None)
+            if not command.form.model_fields:
+                return await self._run(iq, command, context, command.form(), self._new_id())
+            session = await self._start(iq, command, context)
+            if submitted is None:
+                return self._form_reply(iq, session, session.stored, note=None)
         return await self._submit(iq, session, context, Form(submitted))
 
-    async def _start(self, iq: Iq, command: NetworkCommand, context: CommandContext) -> Iq:
-        if not command.form.model_fields:
-            return await self._run(iq, command, context, command.form(), self._new_id())
+    async def _start(self, iq: Iq, command: NetworkCommand, context: CommandContext) -> _Session:
+        """A new session holding what the form opens with (a submission's secrets default to it)."""
         try:
             stored = await command.prefill(context) if command.prefill else None
         except LegacyError as failure:
             raise _Refusal(xmpp_error_for(failure), error_text(failure)) from None
-        session = self._open(command, iq, context.target, stored)
-        return self._form_reply(iq, session, stored, note=None)
+        return self._open(command, iq, stored)
 
     async def _submit(
         self, iq: Iq, session: _Session, context: CommandContext, submitted: Form
@@ -293,9 +292,7 @@ class CommandService:
     def _new_id() -> str:
         return secrets.token_urlsafe(12)
 
-    def _open(
-        self, command: NetworkCommand, iq: Iq, target: Target, stored: BaseModel | None
-    ) -> _Session:
+    def _open(self, command: NetworkCommand, iq: Iq, stored: BaseModel | None) -> _Session:
         now = self._clock()
         self._sessions = {sid: s for sid, s in self._sessions.items() if s.expires > now}
         owner = iq["from"]
@@ -310,7 +307,6 @@ class CommandService:
             command=command,
             owner=str(owner),
             at=str(iq["to"]),
-            target=target,
             stored=stored,
             expires=now + self._ttl,
         )

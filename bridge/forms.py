@@ -225,7 +225,7 @@ def form_from_model(
     Secret fields are never prefilled; when *values* holds one, the field says that
     leaving it empty keeps it.
     """
-    form = Form()  # type: ignore[no-untyped-call]  # slixmpp leaves it unannotated
+    form = Form()
     form["type"] = form_type
     form["title"] = title
     if instructions:
@@ -237,7 +237,7 @@ def form_from_model(
             if current is not None and _secret_text(current):
                 desc = f"{desc} {KEEP_SECRET_HINT}".strip()
             current = None
-        field = form.add_field(  # type: ignore[no-untyped-call]
+        field = form.add_field(
             var=var,
             ftype=spec.kind,
             label=spec.label,

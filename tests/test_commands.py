@@ -251,6 +251,20 @@ async def test_form_sent_with_the_first_execute_runs_at_once(gateway: Gateway) -
     assert model == Topic(topic="hello")
 
 
+async def test_form_sent_with_the_first_execute_keeps_stored_secrets(gateway: Gateway) -> None:
+    done = await gateway.ask("configure", answers={"nick": "bot", "password": ""})
+    assert done["command"]["status"] == "completed"
+    assert gateway.ran[0][1] == Configure(nick="bot", password=SecretStr("hunter2"))
+
+
+async def test_invalid_first_submission_opens_a_session_to_fix_it(gateway: Gateway) -> None:
+    again = await gateway.ask("configure", answers={"nick": "bot", "port": "0"})
+    assert again["command"]["status"] == "executing"
+    session = again["command"]["sessionid"]
+    done = await gateway.ask("configure", session=session, answers={"nick": "bot", "port": "1"})
+    assert done["command"]["status"] == "completed"
+
+
 async def test_cancel_ends_the_session(gateway: Gateway) -> None:
     session = (await gateway.ask("configure"))["command"]["sessionid"]
     canceled = await gateway.ask("configure", action="cancel", session=session)

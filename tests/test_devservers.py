@@ -106,6 +106,20 @@ async def test_two_xmpp_users_exchange_a_chat_message(xmpp_user: XmppUserFactory
     assert message["from"] == alice.boundjid
 
 
+async def test_every_resource_of_an_account_gets_messages_to_its_bare_jid(
+    xmpp_user: XmppUserFactory,
+) -> None:
+    alice = await xmpp_user("alice")
+    laptop = await xmpp_user("bob", resource="laptop")
+    phone = await xmpp_user(account=laptop.boundjid.user, resource="phone")
+
+    alice.send_message(mto=JID(laptop.boundjid.bare), mbody="to both", mtype="chat")
+
+    for bob in (laptop, phone):
+        message = await bob.wait_for(lambda stanza: stanza.name == "message")
+        assert message["body"] == "to both"
+
+
 async def test_component_logs_in_with_its_secret(
     prosody: Prosody, component: ComponentSpec
 ) -> None:

@@ -22,6 +22,7 @@ DEFAULT_PLUGINS = (
     "xep_0077",  # in-band registration
     "xep_0085",  # chat states
     "xep_0092",  # software version
+    "xep_0115",  # entity capabilities
     "xep_0184",  # delivery receipts
     "xep_0199",  # ping
     "xep_0203",  # delayed delivery

@@ -297,15 +297,15 @@ def _coerce(spec: _FieldSpec, raw: list[str]) -> object:
 
 
 def _describe_error(spec: _FieldSpec | None, error: ErrorDetails) -> str:
-    kind = error["type"]
+    """One sentence naming the field, what it takes, and what was typed (never a secret)."""
+    message = str(error["msg"]).removeprefix("Value error, ")
     if spec is None:
-        return str(error["msg"]).removeprefix("Value error, ")
-    if kind == "missing":
+        return message
+    if error["type"] == "missing":
         return f"{spec.label}: required, but left empty"
     got = "" if spec.kind == "text-private" else f" (got {error['input']!r})"
     if spec.kind == "boolean" or spec.options or spec.number is not None:
         return f"{spec.label}: must be {_expectation(spec)}{got}"
-    message = str(error["msg"]).removeprefix("Value error, ")
     return f"{spec.label}: {message}{got}"
 
 
@@ -331,7 +331,8 @@ def model_from_form(
     data: dict[str, object] = {}
     for var, spec in specs.items():
         value = _coerce(spec, raw.get(var, []))
-        if spec.kind == "text-private" and value in (_OMIT, None) and keep_secrets_from:
+        empty = value is _OMIT or value is None
+        if spec.kind == "text-private" and empty and keep_secrets_from is not None:
             value = getattr(keep_secrets_from, var, None)
             value = _OMIT if value is None else value
         if value is not _OMIT:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 import pytest
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from slixmpp.plugins.xep_0004 import Form
 from slixmpp.xmlstream import ET
 
@@ -313,3 +313,19 @@ def test_model_with_unsupported_field_type_is_refused_when_rendered() -> None:
 
     with pytest.raises(TypeError, match="'when'"):
         form_from_model(Odd, title="t")
+
+
+def test_whole_form_rule_is_reported_under_the_empty_var() -> None:
+    class Ports(BaseModel):
+        plain: int = 0
+        tls: int = 0
+
+        @model_validator(mode="after")
+        def _one_port_at_least(self) -> Ports:
+            if not (self.plain or self.tls):
+                raise ValueError("give a plain or a TLS port")
+            return self
+
+    with pytest.raises(FormInvalid) as caught:
+        model_from_form(Ports, {"plain": "", "tls": ""})
+    assert caught.value.errors == {"": "give a plain or a TLS port"}

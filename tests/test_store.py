@@ -9,7 +9,14 @@ import pytest
 from sqlalchemy import text
 
 from bridge.secrets import SecretBox, SecretKeyError, generate_key
-from bridge.store import ArchivedMessage, ArchiveWriter, Store, UnknownArchiveId, upgrade
+from bridge.store import (
+    ArchivedMessage,
+    ArchiveWriter,
+    DatabaseUrlError,
+    Store,
+    UnknownArchiveId,
+    upgrade,
+)
 from bridge.store.archive import Archive
 from bridge.store.engine import create_engine
 from bridge.store.migrate import current_revision, schema_differences
@@ -86,6 +93,23 @@ async def test_upgrade_creates_the_schema_the_models_describe(database_url: str)
 
     assert await current_revision(database_url) == "0001"
     assert await schema_differences(database_url) == []
+
+
+async def test_sqlite_file_gets_its_directory_wal_and_foreign_keys(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/not/yet/there/bridge.db"
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        journal = await connection.scalar(text("PRAGMA journal_mode"))
+        foreign_keys = await connection.scalar(text("PRAGMA foreign_keys"))
+    await engine.dispose()
+
+    assert (journal, foreign_keys) == ("wal", 1)
+    assert (tmp_path / "not/yet/there/bridge.db").exists()
+
+
+def test_an_unsupported_database_url_names_the_drivers_to_use() -> None:
+    with pytest.raises(DatabaseUrlError, match=r"'mysql\+aiomysql'.*sqlite\+aiosqlite"):
+        create_engine("mysql+aiomysql://db/bridge")
 
 
 async def test_registration_round_trip_with_secrets_sealed_on_disk(

@@ -323,6 +323,19 @@ async def test_second_resource_is_answered_from_state_without_a_second_join(gw: 
     assert codes(sent[2]) == {110, 100, 210}
 
 
+async def test_room_joined_by_the_network_alone_answers_a_later_join_from_memory(
+    gw: Gateway,
+) -> None:
+    gw.muc.on_event(USER, RoomJoined(ROOM, "alice", (BOB,)))
+    assert gw.take() == [] and gw.muc.joined_rooms(USER) == [(ROOM, "alice")]
+    gw.muc.on_event(USER, MessageIn(ROOM, "while nobody watched", nick="bob"))
+    await gw.muc.on_presence(join_presence(PHONE, "alice"), ROOM)
+    await gw.muc.settled()
+    assert gw.applied == []
+    sent = gw.take()
+    assert [s["body"] for s in sent if isinstance(s, Message)] == ["while nobody watched", ""]
+
+
 async def test_two_resources_joining_at_once_both_get_the_room(gw: Gateway) -> None:
     await gw.muc.on_presence(join_presence(PHONE, "alice"), ROOM)
     await gw.muc.on_presence(join_presence(LAPTOP, "alice"), ROOM)

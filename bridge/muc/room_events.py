@@ -66,6 +66,10 @@ class RoomEvents:
             if not isinstance(event.source, RoomAddress):
                 return False
             state = self._registry.get(user, event.source)
+        elif isinstance(event, RoomJoined):
+            # Also a join the network made by itself (a rejoin after restart, a forced join):
+            # the room is then known, and a client joining later is answered from memory.
+            state = self._registry.ensure(user, event.room)
         elif isinstance(event, _ROOM_EVENTS):
             state = self._registry.get(user, event.room)
         else:

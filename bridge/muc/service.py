@@ -103,11 +103,9 @@ class MucService:
             self._refuse(presence, BadRequest(hint))
             return
         options = join_options(presence)
-        state = self._registry.get(sender.bare, room)
-        occupant = state is not None and state.has_occupant_resource(str(sender))
-        if occupant and state is not None and state.nick == nick and not options.is_join:
-            return  # a status update: the legacy network has no per-room presence
         state = self._registry.ensure(sender.bare, room)
+        if not options.is_join and state.has_occupant_resource(str(sender)) and state.nick == nick:
+            return  # a status update: the legacy network has no per-room presence
         join = PendingJoin(str(sender), nick, options.history, presence["id"] or None)
         step = state.request_join(join)
         if step is JoinStep.ANSWER:

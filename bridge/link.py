@@ -69,6 +69,7 @@ class ComponentLink:
 
     def send(self, stanza: StanzaBase) -> None:
         """Send now, or queue (bounded, oldest dropped first) while the server is away."""
+        self._to_stream_namespace(stanza)
         if self.up.is_set():
             self.xmpp.send(stanza)
             return
@@ -78,6 +79,17 @@ class ComponentLink:
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 log.warning("XMPP link down: %d stanza(s) dropped from a full queue", self.dropped)
         self._queue.append(stanza)
+
+    def _to_stream_namespace(self, stanza: StanzaBase) -> None:
+        """Stanzas built on their own are jabber:client; a component stream wants its own.
+
+        Prosody drops a top-level stanza in the wrong namespace without a word.
+        """
+        client = "{jabber:client}"
+        own = "{" + self.xmpp.default_ns + "}"
+        for element in stanza.xml.iter():
+            if isinstance(element.tag, str) and element.tag.startswith(client):
+                element.tag = own + element.tag[len(client) :]
 
     def start(self) -> None:
         self._runner = asyncio.get_running_loop().create_task(self._run(), name="component-link")

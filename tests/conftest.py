@@ -128,3 +128,8 @@ async def xmpp_user(prosody: Prosody) -> AsyncIterator[XmppUserFactory]:
     yield connect
     for client in clients:
         await client.stop()
+
+
+from tests.bridge_fixture import start_bridge  # noqa: E402
+
+__all__ = ["start_bridge"]

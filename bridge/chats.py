@@ -1,0 +1,113 @@
+"""One-to-one conversations: the user's chat messages to people and servers, and back."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from slixmpp.plugins.xep_0085.stanza import ChatState
+from slixmpp.plugins.xep_0203.stanza import Delay
+from slixmpp.stanza import Message
+from slixmpp.xmlstream import register_stanza_plugin
+
+from bridge.addressing import AddressGrammar, ContactAddress, ServerAddress
+from bridge.errors import LegacyError, XmppError
+from bridge.events import MessageIn, SendMessage, SendTyping, Typing
+from bridge.muc.stanzas import clean_text
+from bridge.network import Capabilities
+from bridge.replies import error_reply, failure_reply
+from bridge.sessions import SessionManager
+
+log = logging.getLogger(__name__)
+
+register_stanza_plugin(Message, ChatState)
+register_stanza_plugin(Message, Delay)
+
+ACTION_PREFIX = "/me "
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        gateway_jid: str,
+        grammar: AddressGrammar,
+        capabilities: Capabilities,
+        sessions: SessionManager,
+        send: Callable[[Message], None],
+        max_body_bytes: int,
+    ) -> None:
+        self._gateway_jid = gateway_jid
+        self._grammar = grammar
+        self._capabilities = capabilities
+        self._sessions = sessions
+        self._send = send
+        self._max_body_bytes = max_body_bytes
+
+    def jid_of(self, source: ContactAddress | ServerAddress) -> str:
+        return f"{self._grammar.format(source)}@{self._gateway_jid}"
+
+    async def on_message(self, message: Message, target: ContactAddress | ServerAddress) -> None:
+        """A chat message from the user to a person or a server."""
+        user = message["from"].bare
+        body: str = message["body"]
+        state = message["chat_state"] if message.get_plugin("chat_state", check=True) else ""
+        if not body:
+            if state and self._capabilities.typing and isinstance(target, ContactAddress):
+                session = self._sessions.session_of(user)
+                if session is not None:
+                    await _quietly(session.apply(SendTyping(target, state == "composing")))
+            return
+        if len(body.encode()) > self._max_body_bytes:
+            text = f"The message is over this gateway's limit of {self._max_body_bytes} bytes."
+            self._send(error_reply(message, XmppError("modify", "not-acceptable"), text))
+            return
+        action = body.startswith(ACTION_PREFIX)
+        request = SendMessage(
+            target=target,
+            body=body[len(ACTION_PREFIX) :] if action else body,
+            xmpp_id=message["id"] or "",
+            action=action,
+        )
+        try:
+            session = await self._sessions.session_for(user)
+            await session.apply(request)
+        except LegacyError as failure:
+            self._send(failure_reply(message, failure))
+
+    def deliver(self, user: str, event: MessageIn) -> None:
+        """A message from a person or a server, to the user's bare JID."""
+        source = event.source
+        assert isinstance(source, ContactAddress | ServerAddress)
+        message = Message()
+        message["from"] = self.jid_of(source)
+        message["to"] = user
+        message["type"] = "chat"
+        body = clean_text(event.body)
+        message["body"] = f"{ACTION_PREFIX}{body}" if event.action else body
+        if event.when is not None:
+            _delay(message, event.when, self._gateway_jid)
+        self._send(message)
+
+    def deliver_typing(self, user: str, event: Typing) -> None:
+        if not isinstance(event.source, ContactAddress):
+            return
+        message = Message()
+        message["from"] = self.jid_of(event.source)
+        message["to"] = user
+        message["type"] = "chat"
+        message["chat_state"] = "composing" if event.active else "paused"
+        self._send(message)
+
+
+def _delay(message: Message, when: datetime, by: str) -> None:
+    message["delay"]["stamp"] = when
+    message["delay"]["from"] = by
+
+
+async def _quietly(awaitable: Awaitable[None]) -> None:
+    try:
+        await awaitable
+    except LegacyError as error:
+        log.debug("not forwarded: %s", error)

@@ -1,0 +1,234 @@
+"""A network plugin whose legacy network lives in this process, for end-to-end core tests.
+
+Not a fake server: it is a real plugin on the real contract, used through a real Prosody.
+The "network" is a :class:`World` of rooms and people that a test drives directly
+(someone says something, someone joins) and inspects (what did the gateway send).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr
+
+from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress, ServerAddress
+from bridge.errors import AuthFailed, NickInUse, NoSuchRoom, NotSupported
+from bridge.events import (
+    ChangeNick,
+    Connected,
+    JoinRoom,
+    LeaveRoom,
+    LegacyEvent,
+    MessageIn,
+    NickChanged,
+    Occupant,
+    OccupantJoined,
+    OccupantLeft,
+    RoomJoined,
+    SendMessage,
+    SetPresence,
+    SetSubject,
+    SubjectChanged,
+    UserAction,
+)
+from bridge.network import (
+    Capabilities,
+    CommandContext,
+    LoginContext,
+    NetworkCommand,
+)
+
+SERVER = "loop.example"
+
+
+class LoopRegistration(BaseModel):
+    username: str = Field(title="Login name", min_length=1)
+    password: SecretStr = Field(title="Password")
+
+
+@dataclass
+class Room:
+    members: dict[str, str | None] = field(default_factory=dict)
+    """nick → the bridged user behind it, or None for a person of the legacy network."""
+    topic: str = ""
+    key: str | None = None
+    log: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class World:
+    rooms: dict[str, Room] = field(default_factory=dict)
+    sessions: dict[str, LoopSession] = field(default_factory=dict)
+    private: list[tuple[str, str, str]] = field(default_factory=list)
+    """(from, to, body) of every private message."""
+    logins: list[str] = field(default_factory=list)
+    logouts: list[str] = field(default_factory=list)
+    actions: list[tuple[str, UserAction]] = field(default_factory=list)
+
+    def room(self, name: str) -> Room:
+        return self.rooms.setdefault(name, Room())
+
+    def say(self, room: str, nick: str, body: str, when: datetime | None = None) -> None:
+        """A person of the legacy network speaks in *room*."""
+        self.room(room).log.append((nick, body))
+        self._to_room(room, MessageIn(RoomAddress(SERVER, room), body, nick=nick, when=when))
+
+    def arrive(self, room: str, nick: str) -> None:
+        self.room(room).members[nick] = None
+        self._to_room(room, OccupantJoined(RoomAddress(SERVER, room), Occupant(nick)), skip=nick)
+
+    def depart(self, room: str, nick: str) -> None:
+        self.room(room).members.pop(nick, None)
+        self._to_room(room, OccupantLeft(RoomAddress(SERVER, room), nick))
+
+    def whisper(self, nick: str, user: str, body: str) -> None:
+        """A person sends a private message to a bridged user."""
+        self.sessions[user].emit(MessageIn(ContactAddress(SERVER, nick), body))
+
+    def _to_room(self, room: str, event: LegacyEvent, skip: str | None = None) -> None:
+        for nick, user in self.room(room).members.items():
+            if user is not None and nick != skip and user in self.sessions:
+                self.sessions[user].emit(event)
+
+
+WORLDS: dict[str, World] = {}
+
+
+class LoopSession:
+    def __init__(self, world: World, context: LoginContext) -> None:
+        self.world = world
+        self.user = context.user
+        self.emit = context.emit
+        self.nicks: dict[str, str] = {}
+
+    async def apply(self, action: UserAction) -> None:
+        self.world.actions.append((self.user, action))
+        if isinstance(action, JoinRoom):
+            self._join(action)
+        elif isinstance(action, LeaveRoom):
+            nick = self.nicks.pop(action.room.name, None)
+            if nick is not None:
+                self.world.room(action.room.name).members.pop(nick, None)
+                self.world._to_room(action.room.name, OccupantLeft(action.room, nick))
+        elif isinstance(action, SendMessage):
+            self._send(action)
+        elif isinstance(action, ChangeNick):
+            room = self.world.room(action.room.name)
+            old = self.nicks[action.room.name]
+            if action.nick in room.members:
+                raise NickInUse(f"{action.nick} is taken in {action.room.name}")
+            room.members[action.nick] = room.members.pop(old)
+            self.nicks[action.room.name] = action.nick
+            self.world._to_room(action.room.name, NickChanged(action.room, old, action.nick))
+        elif isinstance(action, SetSubject):
+            self.world.room(action.room.name).topic = action.subject
+            nick = self.nicks[action.room.name]
+            self.world._to_room(action.room.name, SubjectChanged(action.room, action.subject, nick))
+        elif isinstance(action, SetPresence):
+            return
+        else:
+            raise NotSupported(f"loopnet has no {type(action).__name__}")
+
+    def _join(self, action: JoinRoom) -> None:
+        name = action.room.name
+        if name.startswith("#missing"):
+            raise NoSuchRoom(f"{name} does not exist on {SERVER}")
+        room = self.world.room(name)
+        if room.key is not None and room.key != action.password:
+            raise AuthFailed(f"{name} needs the right key")
+        nick = action.nick
+        while nick in room.members and room.members[nick] != self.user:
+            nick += "_"
+        room.members[nick] = self.user
+        self.nicks[name] = nick
+        occupants = tuple(Occupant(n) for n in room.members if n != nick)
+        self.world._to_room(name, OccupantJoined(action.room, Occupant(nick)), skip=nick)
+        self.emit(RoomJoined(action.room, nick, occupants, subject=room.topic))
+
+    def _send(self, action: SendMessage) -> None:
+        target = action.target
+        if isinstance(target, RoomAddress):
+            nick = self.nicks.get(target.name)
+            if nick is None:
+                raise NoSuchRoom(f"not in {target.name}")
+            self.world.room(target.name).log.append((nick, action.body))
+            event = MessageIn(target, action.body, nick=nick, action=action.action)
+            for other_nick, user in self.world.room(target.name).members.items():
+                if user is not None and user != self.user and user in self.world.sessions:
+                    self.world.sessions[user].emit(event)
+                del other_nick
+        elif isinstance(target, ContactAddress):
+            self.world.private.append((self.user, target.name, action.body))
+        elif isinstance(target, ServerAddress):
+            self.world.private.append((self.user, f"server:{target.server}", action.body))
+
+    async def close(self, reason: str) -> None:
+        self.world.logouts.append(self.user)
+        self.world.sessions.pop(self.user, None)
+        for name, nick in self.nicks.items():
+            self.world.room(name).members.pop(nick, None)
+
+
+class LoopNetwork:
+    name = "loop"
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self.world = WORLDS.setdefault(str(options.get("world", "default")), World())
+        self.capabilities = Capabilities(
+            max_message_bytes=400,
+            typing=True,
+            needs_registration=bool(options.get("needs_registration", True)),
+        )
+        self.grammar = AddressGrammar(room_prefixes="#")
+        self.registration_form = LoopRegistration
+        self.commands: Sequence[NetworkCommand] = (
+            NetworkCommand(
+                node="who",
+                name="Who is logged in",
+                form=_Empty,
+                where="gateway",
+                run=self._who,
+            ),
+            NetworkCommand(
+                node="shutdown-world",
+                name="Forget every room (admins)",
+                form=_Empty,
+                where="gateway",
+                run=self._forget,
+                admin_only=True,
+            ),
+        )
+
+    async def check_registration(self, user: str, form: BaseModel) -> BaseModel:
+        assert isinstance(form, LoopRegistration)
+        if form.password.get_secret_value() == "wrong":
+            raise AuthFailed("loop.example refused that password")
+        return form
+
+    async def login(self, context: LoginContext) -> LoopSession:
+        settings = context.settings
+        if isinstance(settings, LoopRegistration) and settings.password.get_secret_value() == "x":
+            raise AuthFailed("loop.example refused the stored password")
+        session = LoopSession(self.world, context)
+        self.world.sessions[context.user] = session
+        self.world.logins.append(context.user)
+        context.emit(Connected())
+        return session
+
+    async def _who(self, context: CommandContext, form: BaseModel) -> str:
+        return "logged in: " + ", ".join(sorted(self.world.sessions))
+
+    async def _forget(self, context: CommandContext, form: BaseModel) -> str:
+        self.world.rooms.clear()
+        return "all rooms forgotten"
+
+
+class _Empty(BaseModel):
+    pass
+
+
+def create(options: Mapping[str, Any]) -> LoopNetwork:
+    return LoopNetwork(options)

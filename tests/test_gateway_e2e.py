@@ -1,0 +1,182 @@
+"""The core end to end: a real Prosody, the bridge attached as a component, slixmpp users."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slixmpp import JID
+from slixmpp.plugins.xep_0004 import Form
+from slixmpp.stanza import Iq, Message, Presence
+from slixmpp.xmlstream import StanzaBase
+
+from tests.bridge_fixture import BridgeStarter, Running
+from tests.conftest import XmppUserFactory
+from tests.waiting import wait_until
+from tests.xmpp_client import XmppClient
+
+
+def _iq(client: XmppClient, to: str, kind: str = "get") -> Iq:
+    iq = client.Iq()
+    iq["to"] = to
+    iq["type"] = kind
+    return iq
+
+
+async def register(
+    client: XmppClient, run: Running, username: str = "alice", password: str = "s3cret-pw"
+) -> Iq:
+    form = Form()
+    form["type"] = "submit"
+    form.add_field(var="username", value=username)
+    form.add_field(var="password", value=password)
+    iq = _iq(client, run.jid, "set")
+    iq["register"].append(form)
+    return await client.iq(iq)
+
+
+def _from(jid: str, kind: str | None = None) -> Callable[[StanzaBase], bool]:
+    def match(stanza: StanzaBase) -> bool:
+        return (
+            isinstance(stanza, Presence | Message | Iq)
+            and str(stanza["from"]) == jid
+            and (kind is None or stanza["type"] == kind)
+        )
+
+    return match
+
+
+async def test_disco_shows_a_gateway_with_registration_and_commands(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge()
+    alice = await xmpp_user("alice")
+    info = await alice["xep_0030"].get_info(jid=run.jid, timeout=10)
+    identities = {(c, t) for c, t, _lang, _name in info["disco_info"]["identities"]}
+    assert ("gateway", "loop") in identities
+    assert ("conference", "text") in identities
+    features = set(info["disco_info"]["features"])
+    assert {"jabber:iq:register", "http://jabber.org/protocol/commands"} <= features
+    items = await alice["xep_0030"].get_items(
+        jid=run.jid, node="http://jabber.org/protocol/commands", timeout=10
+    )
+    nodes = {node for _jid, node, _name in items["disco_items"]["items"]}
+    assert {"register", "who"} <= nodes
+    assert "shutdown-world" not in nodes, "admin-only commands are hidden from non-admins"
+
+
+async def test_ping_and_version_answer(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge()
+    alice = await xmpp_user("alice")
+    ping = _iq(alice, run.jid)
+    ping.enable("ping")
+    assert (await alice.iq(ping))["type"] == "result"
+    version = await alice["xep_0092"].get_version(run.jid, timeout=10)
+    assert version["software_version"]["name"] == "xmpp-bridge"
+
+
+async def test_registration_subscribes_and_logs_in(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge()
+    alice = await xmpp_user("alice")
+    query = _iq(alice, run.jid)
+    query.enable("register")
+    offered = await alice.iq(query)
+    assert offered["type"] == "result"
+    fields = offered["register"]["form"].get_fields()
+    assert {"username", "password", "stay_connected"} <= set(fields)
+    assert fields["password"]["type"] == "text-private"
+
+    assert (await register(alice, run))["type"] == "result"
+    await alice.wait_for(_from(run.jid, "subscribe"))
+    await wait_until(lambda: alice.boundjid.bare in run.world.logins, 10, "no login")
+
+    query = _iq(alice, run.jid)
+    query.enable("register")
+    again = await alice.iq(query)
+    assert again["register"]["registered"]
+    assert again["register"]["form"].get_fields()["username"]["value"] == "alice"
+    assert not again["register"]["form"].get_fields()["password"]["value"]
+
+
+async def test_bad_registrations_get_errors_that_say_what_is_wrong(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge()
+    alice = await xmpp_user("alice")
+    refused = await register(alice, run, password="wrong")
+    assert refused["error"]["condition"] == "not-authorized"
+    assert "refused that password" in refused["error"]["text"]
+
+    missing = await register(alice, run, username="")
+    assert missing["type"] == "error"
+    assert missing["error"]["condition"] == "not-acceptable"
+    assert "Login name" in missing["error"]["text"]
+
+    empty = _iq(alice, run.jid, "set")
+    empty.enable("register")
+    bare = await alice.iq(empty)
+    assert bare["error"]["condition"] == "bad-request"
+    assert alice.boundjid.bare not in run.world.logins
+
+
+async def test_allowlist_refuses_other_users(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge(registration={"allow": ["someone@elsewhere.example"]})
+    alice = await xmpp_user("alice")
+    reply = await register(alice, run)
+    assert reply["error"]["condition"] == "not-allowed"
+    assert reply["error"]["text"]
+
+
+async def test_second_registration_updates_without_a_second_subscription(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge()
+    alice = await xmpp_user("alice")
+    assert (await register(alice, run))["type"] == "result"
+    await alice.wait_for(_from(run.jid, "subscribe"))
+    mark = alice.mark()
+    is_subscribe = _from(run.jid, "subscribe")
+    assert (await register(alice, run, username="alice2"))["type"] == "result"
+    stored = await run.gateway.book.load(alice.boundjid.bare)
+    assert stored is not None and stored.username == "alice2"
+    assert not [s for s in alice.received[mark:] if is_subscribe(s)]
+
+
+async def test_remove_logs_out_and_forgets(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge()
+    alice = await xmpp_user("alice")
+    user = alice.boundjid.bare
+    await register(alice, run)
+    await wait_until(lambda: user in run.world.logins, 10, "no login")
+    remove = _iq(alice, run.jid, "set")
+    remove["register"]["remove"] = True
+    assert (await alice.iq(remove))["type"] == "result"
+    await wait_until(lambda: user in run.world.logouts, 10, "no logout")
+    await alice.wait_for(_from(run.jid, "unsubscribed"))
+    assert await run.gateway.book.load(user) is None
+
+
+async def test_presence_drives_login_and_logout(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge()
+    alice = await xmpp_user("alice", resource="one")
+    user = alice.boundjid.bare
+    await register(alice, run)
+    await alice.wait_for(_from(run.jid, "subscribe"))
+    await wait_until(lambda: run.gateway.sessions.session_of(user) is not None, 10, "no login")
+    second = await xmpp_user(account=JID(user).user, resource="two")
+    await second.stop()
+    assert run.gateway.sessions.session_of(user) is not None, "one resource left: stay"
+    await alice.stop()
+    await wait_until(lambda: user in run.world.logouts, 10, "last resource gone: logout")
+    again = await xmpp_user(account=JID(user).user, resource="three")
+    await wait_until(lambda: run.world.logins.count(user) == 2, 10, "back online: login")
+    del again

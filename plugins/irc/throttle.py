@@ -1,0 +1,72 @@
+"""Outgoing line pacing, so a burst from XMPP never trips an IRC server's flood limit.
+
+The semantics follow Biboumi's ``throttle_limit``, so users moving over keep their
+setting: that many lines go out at once, then one line per ``1 / rate_per_second``
+seconds; a limit of -1 turns pacing off. A limit of 0 means no burst at all: lines never
+go out faster than the steady rate.
+
+The bucket is a pure value over an injected clock: tests drive the clock by hand, and the
+transport asks how long to wait instead of the bucket sleeping itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Final
+
+UNLIMITED: Final = -1
+"""The ``throttle_limit`` (burst) that turns pacing off."""
+
+DEFAULT_THROTTLE_LIMIT: Final = 10
+"""Biboumi's default: ten lines at once, then one a second."""
+
+
+class TokenBucket:
+    """A burst of *burst* lines, then *rate_per_second* lines a second (burst -1: no limit)."""
+
+    def __init__(
+        self,
+        rate_per_second: float = 1.0,
+        burst: int = DEFAULT_THROTTLE_LIMIT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if burst < UNLIMITED:
+            raise ValueError(
+                f"throttle limit must be -1 (unlimited), 0 or more lines, found {burst}"
+            )
+        if rate_per_second <= 0:
+            raise ValueError(f"rate must be more than 0 lines per second, found {rate_per_second}")
+        self._unlimited = burst == UNLIMITED
+        self._capacity = float(max(burst, 1))
+        self._rate = rate_per_second
+        self._clock = clock
+        self._tokens = self._capacity
+        self._updated = clock()
+
+    @property
+    def unlimited(self) -> bool:
+        return self._unlimited
+
+    def wait_time(self) -> float:
+        """Seconds until one line may go out: 0 when it may go now."""
+        if self._unlimited:
+            return 0.0
+        self._refill()
+        return max(0.0, (1.0 - self._tokens) / self._rate)
+
+    def try_take(self) -> bool:
+        """Use one line's worth of allowance; False (and nothing used) when none is left."""
+        if self._unlimited:
+            return True
+        self._refill()
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+    def _refill(self) -> None:
+        now = self._clock()
+        elapsed = max(0.0, now - self._updated)
+        self._updated = now
+        self._tokens = min(self._capacity, self._tokens + elapsed * self._rate)

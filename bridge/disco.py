@@ -41,12 +41,14 @@ class DiscoService:
         *,
         locate: Callable[[JID], Place],
         info_for: InfoSource,
+        caps_node: str,
         command_items: CommandItems,
         has_command: CommandCheck,
         send: Callable[[Iq], None],
     ) -> None:
         self._locate = locate
         self._info_for = info_for
+        self._caps_node = caps_node
         self._command_items = command_items
         self._has_command = has_command
         self._send = send
@@ -55,6 +57,8 @@ class DiscoService:
         node = iq["disco_info"]["node"]
         if node == COMMANDS_NODE:
             info: DiscoInfo | None = DiscoInfo((Identity("automation", "command-list"),), ())
+        elif node.startswith(self._caps_node + "#"):
+            info = self._caps_info(iq, node)
         elif node:
             info = self._command_node_info(iq, node)
         else:
@@ -88,6 +92,14 @@ class DiscoService:
         else:
             reply.enable("disco_items")
         self._send(reply)
+
+    def _caps_info(self, iq: Iq, node: str) -> DiscoInfo | None:
+        """XEP-0115 §6.2: the node#ver a presence announced names the same information."""
+        place = self._place(iq)
+        info = None if place is None else self._info_for(place, iq["from"])
+        if info is None or node != f"{self._caps_node}#{info.caps_ver()}":
+            return None
+        return info
 
     def _command_node_info(self, iq: Iq, node: str) -> DiscoInfo | None:
         if not self._has_command(iq["to"], node, iq["from"]):

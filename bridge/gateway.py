@@ -43,7 +43,7 @@ from bridge.link import ComponentLink
 from bridge.muc.service import ROOM_FEATURES, MucService
 from bridge.network import Network
 from bridge.policy import HostPolicy, RateLimiter, RegistrationGate, is_admin
-from bridge.presence import PresenceService
+from bridge.presence import CAPS_NODE, PresenceService
 from bridge.registration import RegistrationBook, RegistrationService
 from bridge.replies import Replyable, error_reply
 from bridge.room_archive import RoomArchive
@@ -151,6 +151,7 @@ class Gateway:
         self.disco = DiscoService(
             locate=self.locate,
             info_for=self._describe,
+            caps_node=CAPS_NODE,
             command_items=self.commands.items_for,
             has_command=self.commands.has_command,
             send=send,
@@ -173,8 +174,8 @@ class Gateway:
             self.presence.announce_gateway(user, available=False, status="The gateway stops.")
         await self.presence.close()
         await self.sessions.close_all("gateway shutting down")
-        for task in list(self._tasks):
-            task.cancel()
+        # Pending writes finish: a write cancelled mid-transaction would hold SQLite's lock.
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.link.close()
 
     async def _on_connected(self, _: Any) -> None:

@@ -137,16 +137,20 @@ class SessionManager:
             await self._apply_quietly(session, presence)
 
     async def logout(self, user: str, reason: str) -> bool:
-        """End the user's session; True when there was one."""
-        state = self._users.pop(user, None)
+        """End the user's session (their online resources stay known); True when there was one."""
+        state = self._users.get(user)
         if state is None:
             return False
-        if state.login is not None:
-            state.login.cancel()
-        if state.session is None:
+        session, login = state.session, state.login
+        state.session = state.login = None
+        if not state.resources:
+            del self._users[user]
+        if login is not None:
+            login.cancel()
+        if session is None:
             return False
         try:
-            await state.session.close(reason)
+            await session.close(reason)
         except Exception:
             log.exception("plugin failed to close the session of %s", user)
         log.info("logged out %s (%s)", user, reason)

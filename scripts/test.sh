@@ -8,67 +8,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-VENV=.venv
-EXTRAS='.[test,irc,matrix]'
-STAMP="$VENV/.xmpp-bridge-install-stamp"
-
-say() { printf '\n==> %s\n' "$*"; }
-fail() { printf '\nscripts/test.sh: %s\n' "$*" >&2; exit 1; }
-
-# --- Debian packages: Prosody (XMPP), ngircd (IRC), PostgreSQL --------------------------------
-missing_packages() {
-    command -v prosody >/dev/null || [[ -x /usr/bin/prosody ]] || echo prosody
-    command -v ngircd >/dev/null || [[ -x /usr/sbin/ngircd ]] || echo ngircd
-    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || echo postgresql
-}
-
-install_packages() {
-    local packages=("$@")
-    [[ $(id -u) -eq 0 ]] ||
-        fail "missing Debian packages: ${packages[*]}; install them with: sudo apt-get install -y ${packages[*]}"
-    command -v apt-get >/dev/null ||
-        fail "missing packages ${packages[*]} and no apt-get: install them with your package manager"
-    say "Installing Debian packages: ${packages[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq || fail "apt-get update failed (is a Debian mirror reachable?)"
-    apt-get install -y -qq "${packages[@]}" >/dev/null || fail "apt-get install ${packages[*]} failed"
-    # The tests start their own servers on free ports; the system daemons must not hold any.
-    local daemon
-    for daemon in prosody ngircd postgresql; do
-        service "$daemon" stop >/dev/null 2>&1 || true
-        if command -v systemctl >/dev/null; then
-            systemctl disable "$daemon" >/dev/null 2>&1 || true
-        fi
-        update-rc.d "$daemon" disable >/dev/null 2>&1 || true
-    done
-}
-
-mapfile -t MISSING < <(missing_packages)
-if ((${#MISSING[@]})); then
-    install_packages "${MISSING[@]}"
-fi
-
-# --- Python virtual environment with the project, editable ------------------------------------
-PYTHON=$(command -v python3.11 || command -v python3 || true)
-[[ -n $PYTHON ]] || fail "no python3 found: apt-get install python3 python3-venv"
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
-    fail "$PYTHON is older than Python 3.11, which xmpp-bridge needs"
-
-if [[ ! -x $VENV/bin/python ]]; then
-    say "Creating $VENV with $PYTHON"
-    "$PYTHON" -m venv "$VENV" || fail "could not create $VENV: apt-get install python3-venv"
-fi
-
-WANTED_STAMP="$(sha256sum pyproject.toml | cut -d' ' -f1) $EXTRAS"
-if [[ ! -f $STAMP || $(<"$STAMP") != "$WANTED_STAMP" ]]; then
-    say "Installing xmpp-bridge$EXTRAS into $VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$EXTRAS" ||
-        fail "pip install -e '$EXTRAS' failed (see pip's output above)"
-    printf '%s' "$WANTED_STAMP" >"$STAMP"
-fi
-
-# --- Synapse (Matrix homeserver of the test suite) --------------------------------------------
-# PLACEHOLDER: Synapse gets its own virtual environment, created here when absent (see LAB.md).
+source scripts/setup.sh
 
 # --- Checks -------------------------------------------------------------------------------------
 say "ruff check"

@@ -48,22 +48,17 @@ class TokenBucket:
     def unlimited(self) -> bool:
         return self._unlimited
 
-    def wait_time(self) -> float:
-        """Seconds until one line may go out: 0 when it may go now."""
+    def reserve(self) -> float:
+        """Claim the next slot for one line; return how many seconds to wait before sending it.
+
+        Claiming up front (the allowance may go below zero) lets several lines queue their
+        slots in order, and a sender sleeps once instead of polling.
+        """
         if self._unlimited:
             return 0.0
         self._refill()
-        return max(0.0, (1.0 - self._tokens) / self._rate)
-
-    def try_take(self) -> bool:
-        """Use one line's worth of allowance; False (and nothing used) when none is left."""
-        if self._unlimited:
-            return True
-        self._refill()
-        if self._tokens < 1.0:
-            return False
         self._tokens -= 1.0
-        return True
+        return max(0.0, -self._tokens / self._rate)
 
     def _refill(self) -> None:
         now = self._clock()

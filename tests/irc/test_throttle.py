@@ -13,52 +13,54 @@ class FakeClock:
         return self.now
 
 
-def lines_sent_now(bucket: TokenBucket, attempts: int = 1000) -> int:
-    return sum(bucket.try_take() for _ in range(attempts))
+def waits(bucket: TokenBucket, lines: int) -> list[float]:
+    """How long each of *lines* lines, queued at once, waits before going out."""
+    return [round(bucket.reserve(), 6) for _ in range(lines)]
 
 
 def test_a_burst_of_the_limit_then_one_line_per_second() -> None:
+    bucket = TokenBucket(rate_per_second=1.0, burst=10, clock=FakeClock())
+    assert waits(bucket, 13) == [0.0] * 10 + [1.0, 2.0, 3.0]
+
+
+def test_time_passing_shortens_the_wait() -> None:
     clock = FakeClock()
-    bucket = TokenBucket(rate_per_second=1.0, burst=10, clock=clock)
-    assert lines_sent_now(bucket) == 10
-    assert bucket.wait_time() == pytest.approx(1.0)
-    clock.now += 0.5
-    assert not bucket.try_take()
-    assert bucket.wait_time() == pytest.approx(0.5)
-    clock.now += 0.5
-    assert lines_sent_now(bucket) == 1
+    bucket = TokenBucket(rate_per_second=1.0, burst=2, clock=clock)
+    waits(bucket, 2)
+    clock.now += 0.25
+    assert waits(bucket, 1) == [0.75]
+    clock.now += 0.75
+    assert waits(bucket, 1) == [1.0]  # the slot after the one claimed above
 
 
 def test_idle_time_refills_the_burst_but_never_beyond_it() -> None:
     clock = FakeClock()
     bucket = TokenBucket(rate_per_second=1.0, burst=3, clock=clock)
-    lines_sent_now(bucket)
+    waits(bucket, 3)
     clock.now += 3600
-    assert lines_sent_now(bucket) == 3
+    assert waits(bucket, 4) == [0.0, 0.0, 0.0, 1.0]
 
 
 def test_minus_one_never_throttles() -> None:
     bucket = TokenBucket(rate_per_second=1.0, burst=-1, clock=FakeClock())
-    assert lines_sent_now(bucket, 100_000) == 100_000
-    assert bucket.wait_time() == 0.0
+    assert set(waits(bucket, 100_000)) == {0.0}
     assert bucket.unlimited
 
 
 def test_zero_means_no_burst_at_all() -> None:
     clock = FakeClock()
     bucket = TokenBucket(rate_per_second=2.0, burst=0, clock=clock)
-    assert lines_sent_now(bucket) == 1
-    assert bucket.wait_time() == pytest.approx(0.5)
+    assert waits(bucket, 3) == [0.0, 0.5, 1.0]
     clock.now += 10
-    assert lines_sent_now(bucket) == 1
+    assert waits(bucket, 2) == [0.0, 0.5]
 
 
 def test_a_clock_going_backwards_grants_nothing() -> None:
     clock = FakeClock()
     bucket = TokenBucket(rate_per_second=1.0, burst=1, clock=clock)
-    bucket.try_take()
+    bucket.reserve()
     clock.now -= 50
-    assert not bucket.try_take()
+    assert waits(bucket, 1) == [1.0]
 
 
 @pytest.mark.parametrize(

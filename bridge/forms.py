@@ -18,9 +18,14 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from slixmpp.plugins.xep_0004 import Form, FormField
+from slixmpp.plugins.xep_0004.stanza import FieldOption
 from slixmpp.plugins.xep_0122.stanza import FormValidation
 from slixmpp.xmlstream import register_stanza_plugin
 
+# What slixmpp's xep_0004 plugin would register; the component loads no slixmpp plugin
+# (they would answer disco and commands for JIDs they cannot know), so it is done here.
+register_stanza_plugin(FormField, FieldOption, iterable=True)
+register_stanza_plugin(Form, FormField, iterable=True)
 register_stanza_plugin(FormField, FormValidation)
 
 FORM_NS = "jabber:x:data"

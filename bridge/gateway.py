@@ -33,7 +33,6 @@ from bridge.events import (
     Connected,
     ContactPresence,
     Disconnected,
-    JoinRoom,
     LegacyEvent,
     MessageIn,
     Show,
@@ -86,6 +85,7 @@ class Gateway:
             load_settings=self.book.settings,
             hosts=HostPolicy(config.hosts),
             on_event=self.on_event,
+            on_login=self._resume_rooms,
             max_sessions=config.limits.sessions,
         )
         self.info = DiscoInfo(
@@ -125,7 +125,7 @@ class Gateway:
             stay_connected=self.book.stay_connected,
             send=send,
             on_resource_gone=lambda full: self.muc.resource_gone(JID(full)),
-            on_logged_out=lambda user: self.muc.user_gone(user),
+            on_logged_out=self._logged_out,
             is_available=self._is_available,
         )
         self.commands = CommandService(
@@ -422,13 +422,23 @@ class Gateway:
                 self.domain, user, self.network.grammar.format(room), nick=nick
             )
 
-    async def rejoin_rooms(self, user: str) -> None:
-        """After a restart: rejoin on the legacy side the rooms the user was in."""
-        session = await self.sessions.session_for(user)
+    def _logged_out(self, user: str) -> None:
+        """The user went offline: their rooms are left, and nothing is left to resume."""
+        self.muc.user_gone(user)
+        self._sync_rooms(user)
+
+    async def _resume_rooms(self, user: str) -> None:
+        """After a restart, rooms the user was in are rejoined for their online resources."""
+        joined = {room for room, _nick in self.muc.joined_rooms(user)}
+        resources = self.sessions.online_resources(user)
         for row in await self.store.rooms.list_for_user(self.domain, user):
-            address = self.network.grammar.parse(row.room)
-            if isinstance(address, RoomAddress):
-                await session.apply(JoinRoom(address, row.nick))
+            try:
+                address = self.network.grammar.parse(row.room)
+            except AddressError:
+                continue
+            if isinstance(address, RoomAddress) and address not in joined:
+                self._known_rooms.setdefault(user, set()).add((address, row.nick))
+                self._spawn(self.muc.rejoin(user, address, row.nick, resources))
 
     # ------------------------------------------------------------------ helpers
 

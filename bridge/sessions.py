@@ -47,12 +47,14 @@ class SessionManager:
         load_settings: SettingsLoader,
         hosts: HostResolver,
         on_event: EventHandler,
+        on_login: Callable[[str], Awaitable[None]],
         max_sessions: int,
     ) -> None:
         self.network = network
         self._load_settings = load_settings
         self._hosts = hosts
         self._on_event = on_event
+        self._on_login = on_login
         self._max_sessions = max_sessions
         self._users: dict[str, UserState] = {}
 
@@ -104,6 +106,7 @@ class SessionManager:
         presence = self.aggregate_presence(user)
         if presence is not None and presence.show is not Show.AVAILABLE:
             await self._apply_quietly(session, presence)
+        await self._on_login(user)
         return session
 
     def resource_available(self, full_jid: str, user: str, presence: ResourcePresence) -> bool:

@@ -50,13 +50,13 @@ async def test_disco_shows_a_gateway_with_registration_and_commands(
 ) -> None:
     run = await start_bridge()
     alice = await xmpp_user("alice")
-    info = await alice["xep_0030"].get_info(jid=run.jid, timeout=10)
+    info = await alice.plugin["xep_0030"].get_info(jid=run.jid, timeout=10)
     identities = {(c, t) for c, t, _lang, _name in info["disco_info"]["identities"]}
     assert ("gateway", "loop") in identities
     assert ("conference", "text") in identities
     features = set(info["disco_info"]["features"])
     assert {"jabber:iq:register", "http://jabber.org/protocol/commands"} <= features
-    items = await alice["xep_0030"].get_items(
+    items = await alice.plugin["xep_0030"].get_items(
         jid=run.jid, node="http://jabber.org/protocol/commands", timeout=10
     )
     nodes = {node for _jid, node, _name in items["disco_items"]["items"]}
@@ -72,7 +72,7 @@ async def test_ping_and_version_answer(
     ping = _iq(alice, run.jid)
     ping.enable("ping")
     assert (await alice.iq(ping))["type"] == "result"
-    version = await alice["xep_0092"].get_version(run.jid, timeout=10)
+    version = await alice.plugin["xep_0092"].get_version(run.jid, timeout=10)
     assert version["software_version"]["name"] == "xmpp-bridge"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from slixmpp import JID
 from slixmpp.stanza import Iq, Message, Presence
@@ -282,6 +282,22 @@ class MucService:
             if state.joined:
                 self._output.own_exit(state, state.resources, status)
             self._events.fail_joins(user, state, NotConnected("The gateway is shutting down."))
+
+    async def rejoin(
+        self, user: str, room: RoomAddress, nick: str, resources: Sequence[str]
+    ) -> None:
+        """After a gateway restart: rejoin on the network and answer the user's online
+        resources as if they had asked, so their clients are back in without a click."""
+        state = self._registry.ensure(user, room)
+        if state.joined or state.pending:
+            return
+        for resource in resources:
+            state.request_join(PendingJoin(resource, nick))
+        try:
+            session = await self._sessions.session_for(user)
+            await session.apply(JoinRoom(room, nick))
+        except Exception as error:
+            self._events.fail_joins(user, state, error)
 
     def joined_rooms(self, user: str) -> list[tuple[RoomAddress, str]]:
         """(room, nick) of every room the user is in or was in before the link broke."""

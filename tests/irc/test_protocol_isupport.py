@@ -130,6 +130,11 @@ def test_short_chanmodes_are_padded_and_extra_groups_ignored() -> None:
 
 def test_escaped_values_are_decoded() -> None:
     assert ServerFeatures().with_tokens([r"NETWORK=My\x20Net\x3D"]).network == "My Net="
+    assert ServerFeatures().with_tokens([r"NETWORK=A\x00\x0aB"]).network == "AB"
+
+
+def test_tokens_without_a_name_are_ignored() -> None:
+    assert ServerFeatures().with_tokens(["=x", "-", ""]).tokens == {}
 
 
 def test_features_are_values() -> None:

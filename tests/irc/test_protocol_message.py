@@ -59,9 +59,9 @@ def test_invalid_tags_are_dropped_not_the_line() -> None:
     assert message.params == ("x",)
 
 
-def test_nul_and_lone_cr_are_stripped() -> None:
-    message = parse_line(b"PRIVMSG #c :a\x00b\rc\r\n")
-    assert message.params == ("#c", "abc")
+def test_nul_lone_cr_and_embedded_lf_are_stripped() -> None:
+    message = parse_line(b"PRIVMSG #c :a\x00b\rc\nd\r\n")
+    assert message.params == ("#c", "abcd")
 
 
 def test_invalid_utf8_falls_back_without_losing_the_line() -> None:
@@ -130,7 +130,7 @@ def test_arbitrary_bytes_either_parse_or_raise_malformed_line(raw: bytes) -> Non
     except MalformedLine:
         return
     assert message.command
-    assert all("\0" not in param and "\r" not in param for param in message.params)
+    assert not any(char in param for param in message.params for char in "\0\r\n")
 
 
 def test_to_line_serialises_with_trailing_only_when_needed() -> None:

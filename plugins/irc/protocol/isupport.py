@@ -25,7 +25,7 @@ _PREFIX = re.compile(r"\((?P<modes>[^)]*)\)(?P<symbols>.*)")
 class ServerFeatures:
     """Server features, RFC 1459 defaults until the server says otherwise."""
 
-    tokens: Mapping[str, str] = field(default_factory=dict)
+    tokens: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     casemapping: str = "rfc1459"
     chantypes: str = "#&"
     prefix_modes: str = "ov"
@@ -40,17 +40,17 @@ class ServerFeatures:
     monitor: int | None = None
     linelen: int = DEFAULT_LINELEN
     # Command → most targets per message; None means no limit. See :meth:`max_targets`.
-    targmax: Mapping[str, int | None] = field(default_factory=dict)
+    targmax: Mapping[str, int | None] = field(default_factory=lambda: MappingProxyType({}))
 
     def with_tokens(self, tokens: Iterable[str]) -> ServerFeatures:
         """Fold in the tokens of one 005 line (the params between the nick and the text)."""
         merged = dict(self.tokens)
         for token in tokens:
-            if token.startswith("-"):
-                merged.pop(token[1:].upper(), None)
-            elif token:
-                name, _, value = token.partition("=")
-                merged[name.upper()] = _ESCAPED_BYTE.sub(lambda m: chr(int(m[1], 16)), value)
+            name, _, value = token.partition("=")
+            if name.startswith("-"):
+                merged.pop(name[1:].upper(), None)
+            elif name:
+                merged[name.upper()] = _ESCAPED_BYTE.sub(_unescape_byte, value)
         return _from_tokens(merged)
 
     def is_channel(self, name: str) -> bool:
@@ -90,6 +90,12 @@ def _from_tokens(tokens: dict[str, str]) -> ServerFeatures:
         linelen=max(_positive_int(tokens.get("LINELEN")) or 0, DEFAULT_LINELEN),
         targmax=MappingProxyType(_parse_targmax(tokens.get("TARGMAX", ""))),
     )
+
+
+def _unescape_byte(match: re.Match[str]) -> str:
+    """``\\x20`` → space; an escaped control character is dropped (it would reach XML)."""
+    char = chr(int(match[1], 16))
+    return char if char >= " " else ""
 
 
 def _positive_int(value: str | None) -> int | None:

@@ -21,6 +21,8 @@ MAX_PARTIAL_BYTES = 16 * 1024
 _TAG_UNESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
 _TAG_ESCAPES = str.maketrans({";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"})
 _FORBIDDEN_IN_LINE = ("\r", "\n", "\0")
+# Removed from received lines: they cannot be relayed, and a stray one must not split a line.
+_DELETE_FORBIDDEN = str.maketrans(dict.fromkeys(_FORBIDDEN_IN_LINE))
 
 
 class MalformedLine(ValueError):
@@ -94,7 +96,7 @@ def parse_line(
         raise MalformedLine(f"tags too long: {body_start} bytes, at most {MAX_TAGS_BYTES}")
     if len(raw) - body_start > linelen:
         raise MalformedLine(f"line too long: {len(raw) - body_start} bytes, at most {linelen}")
-    text = _decode(raw, fallback_encoding).replace("\0", "").replace("\r", "")
+    text = _decode(raw, fallback_encoding).translate(_DELETE_FORBIDDEN)
     rest = text.lstrip(" ")
     if not rest:
         raise MalformedLine("empty line")

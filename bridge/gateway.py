@@ -46,6 +46,7 @@ from bridge.presence import CAPS_NODE, PresenceService
 from bridge.registration import RegistrationBook, RegistrationService
 from bridge.replies import Replyable, error_reply
 from bridge.room_archive import RoomArchive
+from bridge.room_memory import RoomMemory
 from bridge.routing import ContactPlace, GatewayPlace, Place, RoomPlace, ServerPlace, locate
 from bridge.sessions import SessionManager
 from bridge.store.archive_writer import ArchiveWriter
@@ -59,6 +60,7 @@ register_stanza_plugin(Iq, Version)
 NS_REGISTER = "jabber:iq:register"
 NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin"
 NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner"
+ROSTER_SCOPE = "roster"
 
 
 class Gateway:
@@ -85,7 +87,7 @@ class Gateway:
             load_settings=self.book.settings,
             hosts=HostPolicy(config.hosts),
             on_event=self.on_event,
-            on_login=self._resume_rooms,
+            on_login=lambda user: self.rooms.resume(user),
             max_sessions=config.limits.sessions,
         )
         self.info = DiscoInfo(
@@ -157,7 +159,13 @@ class Gateway:
             send=send,
         )
         self._rate = RateLimiter(config.limits.messages_per_minute)
-        self._known_rooms: dict[str, set[tuple[RoomAddress, str]]] = {}
+        self.rooms = RoomMemory(
+            gateway=self.domain,
+            grammar=network.grammar,
+            rows=store.rooms,
+            muc=self.muc,
+            online_resources=self.sessions.online_resources,
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._register_handlers()
         self.xmpp.add_event_handler("session_start", self._on_connected)
@@ -176,6 +184,7 @@ class Gateway:
         await self.sessions.close_all("gateway shutting down")
         # Pending writes finish: a write cancelled mid-transaction would hold SQLite's lock.
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.rooms.close()
         await self.link.close()
 
     async def _on_connected(self, _: Any) -> None:
@@ -278,7 +287,7 @@ class Gateway:
         if not handled:
             text = f"{iq['to']} is not a room: room administration does not apply."
             self.link.send(error_reply(iq, XmppError("cancel", "feature-not-implemented"), text))
-        self._sync_rooms(iq["from"].bare)
+        self.rooms.sync(iq["from"].bare)
 
     async def _on_message(self, message: Message) -> None:
         if message["type"] == "error":
@@ -312,10 +321,25 @@ class Gateway:
         if place is None:
             return
         if isinstance(place, RoomPlace):
+            if self._over_room_limit(presence, place.room):
+                limit = self.config.limits.rooms_per_user
+                text = f"You are in {limit} rooms, as many as this gateway allows; leave one first."
+                self.link.send(
+                    error_reply(presence, XmppError("wait", "resource-constraint"), text)
+                )
+                return
             await self.muc.on_presence(presence, place.room)
-            self._sync_rooms(presence["from"].bare)
-        else:
-            await self.presence.on_presence(presence, place)
+            self.rooms.sync(presence["from"].bare)
+            return
+        if presence["type"] in ("subscribe", "unsubscribe") and presence["to"].user:
+            await self._remember_subscription(presence)
+        await self.presence.on_presence(presence, place)
+
+    def _over_room_limit(self, presence: Presence, room: RoomAddress) -> bool:
+        if presence["type"] in ("unavailable", "error"):
+            return False
+        rooms = {joined for joined, _nick in self.muc.joined_rooms(presence["from"].bare)}
+        return room not in rooms and len(rooms) >= self.config.limits.rooms_per_user
 
     def _place_or_reply(self, stanza: Replyable) -> Place | None:
         try:
@@ -339,7 +363,7 @@ class Gateway:
         if isinstance(event, Connected | Disconnected):
             self._link_state(user, event)
         if self.muc.on_event(user, event):
-            self._sync_rooms(user)
+            self.rooms.sync(user)
             return
         if isinstance(event, MessageIn) and not isinstance(event.source, RoomAddress):
             self.chats.deliver(user, event)
@@ -384,61 +408,38 @@ class Gateway:
         except Exception as failure:
             self.presence.tell(user, f"Could not log in: {failure}")
 
+    async def _remember_subscription(self, presence: Presence) -> None:
+        """Keep the contacts a user added, so removing the registration can remove them too."""
+        user, contact = presence["from"].bare, presence["to"].bare
+        stored = await self.store.settings.get(self.domain, user, ROSTER_SCOPE)
+        contacts = set(stored.values.get("jids", [])) if stored else set()
+        wanted = contacts | {contact} if presence["type"] == "subscribe" else contacts - {contact}
+        if wanted != contacts:
+            await self.store.settings.put(
+                self.domain, user, ROSTER_SCOPE, values={"jids": sorted(wanted)}, secrets={}
+            )
+
     async def _unregister(self, user: str) -> None:
-        """XEP-0077 <remove/>: log out, forget everything, and end the subscriptions."""
+        """XEP-0077 <remove/>: log out, forget everything, and end every subscription."""
         self.muc.user_gone(user)
         await self.sessions.logout(user, "registration removed")
+        stored = await self.store.settings.get(self.domain, user, ROSTER_SCOPE)
+        contacts = list(stored.values.get("jids", [])) if stored else []
         await self.store.delete_user(self.domain, user)
-        self._known_rooms.pop(user, None)
-        for kind in ("unsubscribe", "unsubscribed"):
-            presence = Presence()
-            presence["from"] = self.domain
-            presence["to"] = user
-            presence["type"] = kind
-            self.link.send(presence)
+        self.rooms.forget(user)
+        for origin in [*contacts, self.domain]:
+            for kind in ("unsubscribe", "unsubscribed"):
+                presence = Presence()
+                presence["from"] = origin
+                presence["to"] = user
+                presence["type"] = kind
+                self.link.send(presence)
         log.info("registration of %s removed", user)
-
-    # ------------------------------------------------------------------ rooms to rejoin
-
-    def _sync_rooms(self, user: str) -> None:
-        """Persist the user's joined rooms when they change, for resumption after a restart."""
-        current = set(self.muc.joined_rooms(user))
-        known = self._known_rooms.get(user, set())
-        if current == known:
-            return
-        self._known_rooms[user] = current
-        self._spawn(self._write_rooms(user, current - known, known - current))
-
-    async def _write_rooms(
-        self,
-        user: str,
-        added: set[tuple[RoomAddress, str]],
-        removed: set[tuple[RoomAddress, str]],
-    ) -> None:
-        for room, _nick in removed:
-            await self.store.rooms.remove(self.domain, user, self.network.grammar.format(room))
-        for room, nick in added:
-            await self.store.rooms.add(
-                self.domain, user, self.network.grammar.format(room), nick=nick
-            )
 
     def _logged_out(self, user: str) -> None:
         """The user went offline: their rooms are left, and nothing is left to resume."""
         self.muc.user_gone(user)
-        self._sync_rooms(user)
-
-    async def _resume_rooms(self, user: str) -> None:
-        """After a restart, rooms the user was in are rejoined for their online resources."""
-        joined = {room for room, _nick in self.muc.joined_rooms(user)}
-        resources = self.sessions.online_resources(user)
-        for row in await self.store.rooms.list_for_user(self.domain, user):
-            try:
-                address = self.network.grammar.parse(row.room)
-            except AddressError:
-                continue
-            if isinstance(address, RoomAddress) and address not in joined:
-                self._known_rooms.setdefault(user, set()).add((address, row.nick))
-                self._spawn(self.muc.rejoin(user, address, row.nick, resources))
+        self.rooms.sync(user)
 
     # ------------------------------------------------------------------ helpers
 

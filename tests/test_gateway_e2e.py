@@ -155,11 +155,15 @@ async def test_remove_logs_out_and_forgets(
     user = alice.boundjid.bare
     await register(alice, run)
     await wait_until(lambda: user in run.world.logins, 10, "no login")
+    contact = f"bob%loop.example@{run.jid}"
+    alice.send_presence(pto=contact, ptype="subscribe")
+    await alice.wait_for(_from(contact, "subscribed"))
     remove = _iq(alice, run.jid, "set")
     remove["register"]["remove"] = True
     assert (await alice.iq(remove))["type"] == "result"
     await wait_until(lambda: user in run.world.logouts, 10, "no logout")
     await alice.wait_for(_from(run.jid, "unsubscribed"))
+    await alice.wait_for(_from(contact, "unsubscribed"))
     assert await run.gateway.book.load(user) is None
 
 

@@ -179,3 +179,18 @@ async def test_registration_is_required_when_the_network_says_so(
     assert error["error"]["condition"] == "registration-required"
     await register(alice, run)
     await alice.wait_for(self_presence(room), after=join(alice, room, "alice"))
+
+
+async def test_the_operator_limits_rooms_per_user(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge(options={"needs_registration": False}, limits={"rooms_per_user": 1})
+    alice = await xmpp_user("alice")
+    first = room_jid(run, "#one")
+    await alice.wait_for(self_presence(first), after=join(alice, first, "alice"))
+    mark = join(alice, room_jid(run, "#two"), "alice")
+    error = await alice.wait_for(
+        lambda s: isinstance(s, Presence) and s["type"] == "error", after=mark
+    )
+    assert error["error"]["condition"] == "resource-constraint"
+    assert "leave one" in error["error"]["text"]

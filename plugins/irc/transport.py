@@ -1,0 +1,348 @@
+"""The asyncio shell around the sans-IO protocol: one TCP/TLS connection to an IRC server.
+
+Writing is where IRC connections die. ngircd, like other servers, drops a client that has
+more than 2 KB of unprocessed input ("Receive buffer space exhausted"), and flood limits
+drop clients that send too fast. So every line goes through one bounded queue, and leaves
+it only when both the :class:`TokenBucket` (the user's ``throttle_limit``) and a byte
+window allow:
+
+* at most ``window_bytes`` (1 KB by default) may be unacknowledged by the server;
+* once half the window is used, the transport sends ``PING :<token>``. Servers handle a
+  client's lines in order, so the matching PONG proves every byte before the PING was
+  processed, and those bytes leave the window. Our PONGs are not passed on.
+* servers refuse PING before registration, so the window starts at RPL_WELCOME (001);
+  registration itself is a short lockstep exchange that cannot fill a server's buffer.
+
+A probe left unanswered for ``ack_timeout`` seconds closes the connection: the server is
+gone or stuck, and the user should know instead of watching messages pile up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import itertools
+import logging
+import os
+import socket
+import ssl
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from bridge.errors import NotConnected, RateLimited
+from plugins.irc.protocol.message import IrcMessage, LineBuffer, MalformedLine, cmd, parse_line
+from plugins.irc.throttle import TokenBucket
+from plugins.irc.tls import CertificateRefused, TlsOptions, describe_tls_error
+
+log = logging.getLogger(__name__)
+
+READ_SIZE: Final = 16 * 1024
+QUIT_TIMEOUT: Final = 2.0
+_PROBE_PREFIX: Final = "xb-window-"
+
+
+class ConnectFailed(NotConnected):
+    """No address and port worked; the text lists why each attempt failed."""
+
+
+class SendQueueFull(RateLimited):
+    """Too many lines are waiting for the server; the caller should slow down."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    port: int
+    tls: bool
+
+
+def endpoints(tls_ports: list[int], ports: list[int]) -> list[Endpoint]:
+    """TLS ports first, each list in the order given (as Biboumi tries them)."""
+    return [Endpoint(port, True) for port in tls_ports] + [Endpoint(port, False) for port in ports]
+
+
+@dataclass(frozen=True, slots=True)
+class TransportOptions:
+    """Where to connect (addresses already resolved through the operator's policy) and how."""
+
+    server_hostname: str
+    addresses: tuple[str, ...]
+    endpoints: tuple[Endpoint, ...]
+    tls: TlsOptions = field(default_factory=TlsOptions)
+    connect_timeout: float = 15.0
+    window_bytes: int = 1024
+    ack_timeout: float = 120.0
+    max_queued_lines: int = 10_000
+    encoding_out: str = "utf-8"
+    fallback_encoding: str = "latin-1"
+
+    def __post_init__(self) -> None:
+        if not self.addresses or not self.endpoints:
+            raise ValueError(f"no address or port to connect to {self.server_hostname}")
+        for address in self.addresses:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"{address!r} is not an IP address: resolve names first") from None
+        if self.window_bytes < 64:
+            raise ValueError(f"window_bytes must be at least 64, found {self.window_bytes}")
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The connection made: which attempt worked, and our local port (for identd)."""
+
+    address: str
+    port: int
+    tls: bool
+    local_port: int
+
+
+MessageCallback = Callable[[IrcMessage], None]
+TextCallback = Callable[[str], None]
+SocketCallback = Callable[[Connected], None]
+
+
+class IrcTransport:
+    """Connects, reads lines into :class:`IrcMessage` values, writes paced lines, reports closing.
+
+    ``on_socket`` runs as soon as the TCP connection exists, before any TLS handshake, so
+    an identd entry is in place before the server asks. ``on_closed`` runs exactly once.
+    """
+
+    def __init__(
+        self,
+        options: TransportOptions,
+        bucket: TokenBucket,
+        *,
+        on_message: MessageCallback,
+        on_malformed: TextCallback,
+        on_closed: TextCallback,
+        on_socket: SocketCallback | None = None,
+    ) -> None:
+        self._options = options
+        self._bucket = bucket
+        self._on_message = on_message
+        self._on_malformed = on_malformed
+        self._on_closed = on_closed
+        self._on_socket = on_socket
+        self._queue: deque[bytes] = deque()
+        self._queued = asyncio.Event()
+        self._acknowledged = asyncio.Event()
+        self._lines = LineBuffer()
+        self._writer: asyncio.StreamWriter | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+        self._quitting = False
+        self._ended = asyncio.Event()
+        self._window_on = False
+        self._in_flight = 0
+        self._probe: tuple[str, int] | None = None  # token, bytes it acknowledges
+        self._probe_deadline: asyncio.TimerHandle | None = None
+        self._probe_numbers = itertools.count(1)
+        self._server_error: str | None = None
+
+    @property
+    def queued_lines(self) -> int:
+        return len(self._queue)
+
+    @property
+    def unacknowledged_bytes(self) -> int:
+        """Bytes sent that the server has not yet shown it processed."""
+        return self._in_flight
+
+    async def connect(self) -> Connected:
+        """Try each endpoint on each address in order; :class:`ConnectFailed` if none works."""
+        failures: list[str] = []
+        options = self._options
+        for endpoint, address in itertools.product(options.endpoints, options.addresses):
+            where = f"{address} port {endpoint.port}{' (TLS)' if endpoint.tls else ''}"
+            try:
+                async with asyncio.timeout(options.connect_timeout):
+                    return await self._open(address, endpoint)
+            except TimeoutError:
+                failures.append(f"{where}: no answer in {options.connect_timeout:g} s")
+            except (ssl.SSLError, CertificateRefused, ValueError) as exc:
+                # Never a reason to fall back to plain text: someone may be in the way.
+                why = describe_tls_error(exc) if isinstance(exc, ssl.SSLError) else str(exc)
+                failures.append(f"{where}: {why}")
+                break
+            except OSError as exc:
+                failures.append(f"{where}: {os.strerror(exc.errno) if exc.errno else exc}")
+        raise ConnectFailed(
+            f"cannot connect to {self._options.server_hostname}: {'; '.join(failures)}"
+        )
+
+    async def _open(self, address: str, endpoint: Endpoint) -> Connected:
+        family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, (address, endpoint.port))
+            connected = Connected(address, endpoint.port, endpoint.tls, sock.getsockname()[1])
+            if self._on_socket is not None:
+                self._on_socket(connected)
+            context = self._options.tls.context() if endpoint.tls else None
+            reader, writer = await asyncio.open_connection(
+                sock=sock,
+                ssl=context,
+                server_hostname=self._options.server_hostname if endpoint.tls else None,
+            )
+        except BaseException:
+            sock.close()
+            raise
+        if endpoint.tls:
+            ssl_object: ssl.SSLObject | None = writer.get_extra_info("ssl_object")
+            try:
+                self._options.tls.check_pin(ssl_object.getpeercert(True) if ssl_object else None)
+            except CertificateRefused:
+                writer.close()
+                raise
+        self._writer = writer
+        self._tasks = [
+            asyncio.create_task(self._read_loop(reader), name=f"irc-read {address}"),
+            asyncio.create_task(self._write_loop(writer), name=f"irc-write {address}"),
+        ]
+        return connected
+
+    def send(self, message: IrcMessage) -> None:
+        """Queue *message*; never waits. Raises if closed or when the queue is full."""
+        if self._closed or self._writer is None:
+            raise NotConnected("not connected to the IRC server")
+        if len(self._queue) >= self._options.max_queued_lines:
+            raise SendQueueFull(
+                f"{len(self._queue)} lines are already waiting to be sent to the IRC server;"
+                " try again later"
+            )
+        self._queue.append(message.to_line(self._options.encoding_out))
+        self._queued.set()
+
+    async def close(self, quit_message: str = "") -> None:
+        """Say QUIT (ahead of anything still queued) and close; on_closed says we left.
+
+        The server is given a moment to close first: closing a socket with unread input
+        resets it, and a reset can destroy the QUIT before the server reads it.
+        """
+        if self._closed or self._writer is None or self._quitting:
+            return
+        self._quitting = True
+        self._tasks[1].cancel()  # nothing queued may follow the QUIT
+        with contextlib.suppress(OSError):
+            self._writer.write(cmd("QUIT", quit_message).to_line(self._options.encoding_out))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(QUIT_TIMEOUT):
+                await self._ended.wait()
+        await self._shut("")
+
+    async def _shut(self, reason: str) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._probe_deadline is not None:
+            self._probe_deadline.cancel()
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError, TimeoutError):
+                async with asyncio.timeout(QUIT_TIMEOUT):
+                    await self._writer.wait_closed()
+        self._queue.clear()
+        self._ended.set()
+        self._on_closed("the gateway closed the connection" if self._quitting else reason)
+
+    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while data := await reader.read(READ_SIZE):
+                for raw in self._lines.feed(data):
+                    self._receive(raw)
+            reason = "the server closed the connection"
+            if self._server_error:
+                reason += f": {self._server_error}"
+        except ssl.SSLError as exc:
+            reason = describe_tls_error(exc)
+        except ConnectionResetError:
+            reason = "the server reset the connection"
+        except OSError as exc:
+            reason = f"reading from the server failed: {exc.strerror or exc}"
+        await self._shut(reason)
+
+    def _receive(self, raw: bytes) -> None:
+        try:
+            message = parse_line(raw, self._options.fallback_encoding)
+        except MalformedLine as exc:
+            self._on_malformed(str(exc))
+            return
+        if message.command == "PONG" and message.param(-1).startswith(_PROBE_PREFIX):
+            if self._probe is not None and message.param(-1) == self._probe[0]:
+                self._acknowledge(self._probe[1])
+            return  # our own probe: nobody else asked for it
+        if message.command == "001":
+            self._window_on = True
+            self._acknowledge(self._in_flight)  # registration was lockstep: all of it is done
+        elif message.command == "ERROR":
+            self._server_error = message.param(-1)
+        try:
+            self._on_message(message)
+        except Exception:
+            log.exception("handling %s from the IRC server failed", message.command)
+
+    def _acknowledge(self, processed: int) -> None:
+        self._in_flight = max(0, self._in_flight - processed)
+        self._probe = None
+        if self._probe_deadline is not None:
+            self._probe_deadline.cancel()
+            self._probe_deadline = None
+        self._acknowledged.set()
+
+    async def _write_loop(self, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                while not self._queue:
+                    self._queued.clear()
+                    await self._queued.wait()
+                line = self._queue[0]
+                await self._wait_for_window(writer, len(line))
+                await asyncio.sleep(self._bucket.reserve())
+                self._queue.popleft()
+                self._write(writer, line)
+                if self._window_on and self._in_flight * 2 >= self._options.window_bytes:
+                    self._send_probe(writer)
+                await writer.drain()
+        except (OSError, ssl.SSLError) as exc:
+            await self._shut(f"writing to the server failed: {exc}")
+
+    async def _wait_for_window(self, writer: asyncio.StreamWriter, size: int) -> None:
+        """Wait until *size* more bytes fit (a line larger than the window goes out alone)."""
+        while self._window_on and self._in_flight and self._in_flight + size > self._window:
+            self._send_probe(writer)
+            self._acknowledged.clear()
+            await self._acknowledged.wait()
+
+    @property
+    def _window(self) -> int:
+        return self._options.window_bytes
+
+    def _write(self, writer: asyncio.StreamWriter, line: bytes) -> None:
+        writer.write(line)
+        if self._window_on:
+            self._in_flight += len(line)
+
+    def _send_probe(self, writer: asyncio.StreamWriter) -> None:
+        if self._probe is not None:
+            return
+        token = f"{_PROBE_PREFIX}{next(self._probe_numbers)}"
+        self._write(writer, cmd("PING", token).to_line())
+        self._probe = (token, self._in_flight)
+        self._probe_deadline = asyncio.get_running_loop().call_later(
+            self._options.ack_timeout, self._probe_unanswered
+        )
+
+    def _probe_unanswered(self) -> None:
+        reason = f"the server did not answer PING for {self._options.ack_timeout:g} s"
+        task = asyncio.create_task(self._shut(reason))
+        self._tasks.append(task)

@@ -78,6 +78,14 @@ class IdentRegistry:
         return len(self._owners)
 
 
+@dataclass(frozen=True, slots=True)
+class IdentUser:
+    """Whom a transport's connections belong to, for the transport to register and forget."""
+
+    registry: IdentRegistry
+    user_id: str
+
+
 def answer(query: str, registry: IdentRegistry, asking_ip: str) -> str | None:
     """The reply line for one query, or None when the query is not two numbers."""
     parts = query.strip().split(",")

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from bridge.errors import NotConnected, RateLimited
+from plugins.irc.identd import IdentUser
 from plugins.irc.protocol.message import IrcMessage, LineBuffer, MalformedLine, cmd, parse_line
 from plugins.irc.throttle import TokenBucket
 from plugins.irc.tls import CertificateRefused, TlsOptions, describe_tls_error
@@ -102,14 +103,15 @@ class Connected:
 
 MessageCallback = Callable[[IrcMessage], None]
 TextCallback = Callable[[str], None]
-SocketCallback = Callable[[Connected], None]
 
 
 class IrcTransport:
     """Connects, reads lines into :class:`IrcMessage` values, writes paced lines, reports closing.
 
-    ``on_socket`` runs as soon as the TCP connection exists, before any TLS handshake, so
-    an identd entry is in place before the server asks. ``on_closed`` runs exactly once.
+    With *ident*, the connection is registered with identd as soon as the TCP connection
+    exists, before any TLS handshake (servers ask right away), and forgotten when it ends.
+    ``on_closed`` runs exactly once, after a successful :meth:`connect`. One transport is
+    one connection: reconnecting takes a new transport.
     """
 
     def __init__(
@@ -120,14 +122,15 @@ class IrcTransport:
         on_message: MessageCallback,
         on_malformed: TextCallback,
         on_closed: TextCallback,
-        on_socket: SocketCallback | None = None,
+        ident: IdentUser | None = None,
     ) -> None:
         self._options = options
         self._bucket = bucket
         self._on_message = on_message
         self._on_malformed = on_malformed
         self._on_closed = on_closed
-        self._on_socket = on_socket
+        self._ident = ident
+        self._ident_key: tuple[int, int] | None = None
         self._queue: deque[bytes] = deque()
         self._queued = asyncio.Event()
         self._acknowledged = asyncio.Event()
@@ -155,6 +158,8 @@ class IrcTransport:
 
     async def connect(self) -> Connected:
         """Try each endpoint on each address in order; :class:`ConnectFailed` if none works."""
+        if self._writer is not None:
+            raise RuntimeError("this transport already connected once; make a new one")
         failures: list[str] = []
         options = self._options
         for endpoint, address in itertools.product(options.endpoints, options.addresses):
@@ -182,8 +187,7 @@ class IrcTransport:
             sock.setblocking(False)
             await asyncio.get_running_loop().sock_connect(sock, (address, endpoint.port))
             connected = Connected(address, endpoint.port, endpoint.tls, sock.getsockname()[1])
-            if self._on_socket is not None:
-                self._on_socket(connected)
+            self._claim_ident(connected)
             context = self._options.tls.context() if endpoint.tls else None
             reader, writer = await asyncio.open_connection(
                 sock=sock,
@@ -191,6 +195,7 @@ class IrcTransport:
                 server_hostname=self._options.server_hostname if endpoint.tls else None,
             )
         except BaseException:
+            self._release_ident()
             sock.close()
             raise
         if endpoint.tls:
@@ -198,6 +203,7 @@ class IrcTransport:
             try:
                 self._options.tls.check_pin(ssl_object.getpeercert(True) if ssl_object else None)
             except CertificateRefused:
+                self._release_ident()
                 writer.close()
                 raise
         self._writer = writer
@@ -206,6 +212,16 @@ class IrcTransport:
             asyncio.create_task(self._write_loop(writer), name=f"irc-write {address}"),
         ]
         return connected
+
+    def _claim_ident(self, connected: Connected) -> None:
+        if self._ident is not None:
+            self._ident_key = (connected.local_port, connected.port)
+            self._ident.registry.add(*self._ident_key, connected.address, self._ident.user_id)
+
+    def _release_ident(self) -> None:
+        if self._ident is not None and self._ident_key is not None:
+            self._ident.registry.remove(*self._ident_key)
+            self._ident_key = None
 
     def send(self, message: IrcMessage) -> None:
         """Queue *message*; never waits. Raises if closed or when the queue is full."""
@@ -252,6 +268,7 @@ class IrcTransport:
                 async with asyncio.timeout(QUIT_TIMEOUT):
                     await self._writer.wait_closed()
         self._queue.clear()
+        self._release_ident()
         self._ended.set()
         self._on_closed("the gateway closed the connection" if self._quitting else reason)
 

@@ -21,12 +21,12 @@ from cryptography.x509.oid import NameOID
 from bridge.devservers import Ngircd
 from bridge.devservers.ports import free_port
 from bridge.errors import NotConnected
+from plugins.irc.identd import IdentRegistry, IdentUser
 from plugins.irc.protocol.message import IrcMessage, cmd
 from plugins.irc.protocol.registration import Registration
 from plugins.irc.throttle import TokenBucket
 from plugins.irc.tls import TlsOptions
 from plugins.irc.transport import (
-    Connected,
     ConnectFailed,
     Endpoint,
     IrcTransport,
@@ -49,7 +49,6 @@ class Client:
     messages: list[IrcMessage] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
-    sockets: list[Connected] = field(default_factory=list)
 
 
 def client(
@@ -58,6 +57,7 @@ def client(
     tls: TlsOptions | None = None,
     bucket: TokenBucket | None = None,
     react: Callable[[IrcTransport, IrcMessage], None] | None = None,
+    ident: IdentUser | None = None,
     **options: float,
 ) -> Client:
     """A transport whose reports are recorded; *react* answers messages as a session would."""
@@ -80,7 +80,7 @@ def client(
         on_message=on_message,
         on_malformed=lambda text: holder[0].malformed.append(text),
         on_closed=lambda reason: holder[0].closed.append(reason),
-        on_socket=lambda connected: holder[0].sockets.append(connected),
+        ident=ident,
     )
     holder.append(Client(transport))
     return holder[0]
@@ -407,8 +407,25 @@ async def test_a_client_certificate_is_presented_for_sasl_external(
         await receiver.transport.connect()
         await wait_until(lambda: bool(receiver.messages), message="welcome")
         assert server.peer_certificate == mine.der
-        assert receiver.sockets[0].local_port == server.peer_port  # what identd is told
         await receiver.transport.close()
+
+
+async def test_identd_knows_the_connection_from_before_tls_until_it_closes(
+    tls_server: FakeServer, server_certificate: Certificate
+) -> None:
+    registry = IdentRegistry()
+    pin = TlsOptions(fingerprint=hashlib.sha256(server_certificate.der).hexdigest())
+    receiver = client(tls(tls_server), tls=pin, ident=IdentUser(registry, "abcdefghij"))
+    connected = await receiver.transport.connect()
+    await wait_until(lambda: bool(receiver.messages), message="welcome")
+    assert connected.local_port == tls_server.peer_port
+    assert registry.lookup(connected.local_port, tls_server.port, "127.0.0.1") == "abcdefghij"
+    await receiver.transport.close()
+    assert len(registry) == 0
+    wrong = TlsOptions(fingerprint=hashlib.sha256(b"another").hexdigest())
+    with pytest.raises(ConnectFailed):
+        await client(tls(tls_server), tls=wrong, ident=IdentUser(registry, "x")).transport.connect()
+    assert len(registry) == 0  # a failed attempt leaves nothing behind
 
 
 async def test_tls_ports_are_tried_first_then_plain_ones(tls_server: FakeServer) -> None:

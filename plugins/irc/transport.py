@@ -330,19 +330,16 @@ class IrcTransport:
                 if self._window_on and self._in_flight * 2 >= self._options.window_bytes:
                     self._send_probe(writer)
                 await writer.drain()
-        except (OSError, ssl.SSLError) as exc:
+        except OSError as exc:  # ssl.SSLError included
             await self._shut(f"writing to the server failed: {exc}")
 
     async def _wait_for_window(self, writer: asyncio.StreamWriter, size: int) -> None:
         """Wait until *size* more bytes fit (a line larger than the window goes out alone)."""
-        while self._window_on and self._in_flight and self._in_flight + size > self._window:
+        window = self._options.window_bytes
+        while self._window_on and self._in_flight and self._in_flight + size > window:
             self._send_probe(writer)
             self._acknowledged.clear()
             await self._acknowledged.wait()
-
-    @property
-    def _window(self) -> int:
-        return self._options.window_bytes
 
     def _write(self, writer: asyncio.StreamWriter, line: bytes) -> None:
         writer.write(line)

@@ -28,7 +28,7 @@ from slixmpp.xmlstream.matcher import StanzaPath
 from bridge.addressing import AddressError, RoomAddress, ServerAddress
 from bridge.errors import LegacyError, XmppError, error_text, xmpp_error_for
 from bridge.forms import FORM_NS, FormInvalid, form_from_model, model_from_form
-from bridge.network import CommandContext, LegacySession, NetworkCommand
+from bridge.network import CommandContext, LegacySession, NetworkCommand, UserStore
 from bridge.replies import error_reply
 from bridge.routing import GatewayPlace, Place, RoomPlace, ServerPlace
 
@@ -90,6 +90,7 @@ class CommandService:
         locate: Callable[[JID], Place | None],
         is_admin: Callable[[str], bool],
         session_of: Callable[[str], LegacySession | None],
+        store_for: Callable[[str], UserStore],
         fixed_server: ServerAddress | None = None,
         send: Callable[[Iq], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -100,6 +101,7 @@ class CommandService:
         self._locate = locate
         self._is_admin = is_admin
         self._session_of = session_of
+        self._store_for = store_for
         self._fixed_server = fixed_server
         self._send = send or (lambda reply: reply.send())
         self._clock = clock
@@ -204,7 +206,10 @@ class CommandService:
         if action == "prev":
             raise _Refusal(_BAD_REQUEST, "This command has a single step.", "bad-action")
         context = CommandContext(
-            user=requester.bare, target=target, session=self._session_of(requester.bare)
+            user=requester.bare,
+            target=target,
+            session=self._session_of(requester.bare),
+            store=self._store_for(requester.bare),
         )
         if session is None:
             if not command.form.model_fields:

@@ -51,6 +51,7 @@ from bridge.routing import ContactPlace, GatewayPlace, Place, RoomPlace, ServerP
 from bridge.sessions import SessionManager
 from bridge.store.archive_writer import ArchiveWriter
 from bridge.store.store import Store
+from bridge.user_store import ScopedStore
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class Gateway:
             hosts=HostPolicy(config.hosts),
             on_event=self.on_event,
             on_login=lambda user: self.rooms.resume(user),
+            store_for=self.user_store,
             max_sessions=config.limits.sessions,
         )
         self.info = DiscoInfo(
@@ -135,6 +137,7 @@ class Gateway:
             locate=self._locate_or_none,
             is_admin=lambda jid: is_admin(config, jid),
             session_of=self.sessions.session_of,
+            store_for=self.user_store,
             send=send,
         )
         self.registration = RegistrationService(
@@ -197,6 +200,9 @@ class Gateway:
             self.link.send(probe)
 
     # ------------------------------------------------------------------ locating
+
+    def user_store(self, user: str) -> ScopedStore:
+        return ScopedStore(self.store.settings, self.domain, user)
 
     def locate(self, jid: JID) -> Place:
         return locate(jid, self.network.grammar)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -21,6 +21,7 @@ from bridge.events import LegacyEvent, UserAction
 ENTRY_POINT_GROUP = "xmpp_bridge.networks"
 
 EventSink = Callable[[LegacyEvent], None]
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,20 @@ class HostResolver(Protocol):
     async def resolve(self, host: str, port: int) -> list[str]: ...
 
 
+class UserStore(Protocol):
+    """Settings a plugin keeps for one user, by scope (a server, a room).
+
+    Values are the plugin's own pydantic models; `SecretStr` fields are sealed at rest
+    and registered with the log redactor by the core.
+    """
+
+    async def load(self, scope: str, model: type[M]) -> M | None: ...
+
+    async def save(self, scope: str, value: BaseModel) -> None: ...
+
+    async def delete(self, scope: str) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class LoginContext:
     """Everything a plugin needs to log one user in."""
@@ -60,6 +75,7 @@ class LoginContext:
     """The user's registration, as an instance of the network's form model; None if unregistered."""
     emit: EventSink
     hosts: HostResolver
+    store: UserStore
 
 
 class LegacySession(Protocol):
@@ -81,6 +97,7 @@ class CommandContext:
     user: str
     target: RoomAddress | ServerAddress | None
     session: LegacySession | None
+    store: UserStore
 
 
 @dataclass(frozen=True, slots=True)

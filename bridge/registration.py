@@ -26,6 +26,7 @@ from bridge.network import CommandContext, Network, NetworkCommand
 from bridge.policy import RegistrationGate
 from bridge.replies import error_reply, failure_reply
 from bridge.store.registrations import Registrations
+from bridge.user_store import split_secrets
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +73,7 @@ class RegistrationBook:
         return self.network_form.model_validate(full.model_dump(exclude={STAY_CONNECTED}))
 
     async def save(self, user: str, model: BaseModel) -> None:
-        fields: dict[str, Any] = {}
-        secrets: dict[str, str] = {}
-        for name in type(model).model_fields:
-            value = getattr(model, name)
-            if isinstance(value, SecretStr):
-                if value.get_secret_value():
-                    register_secret(value.get_secret_value())
-                    secrets[name] = value.get_secret_value()
-            elif name != STAY_CONNECTED:
-                fields[name] = model.model_dump(mode="json", include={name})[name]
+        fields, secrets = split_secrets(model, skip=frozenset({STAY_CONNECTED}))
         await self._rows.put(
             self._gateway,
             user,

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from bridge.errors import Forbidden, LegacyError, RegistrationRequired
 from bridge.events import LegacyEvent, SetPresence, Show
-from bridge.network import HostResolver, LegacySession, LoginContext, Network
+from bridge.network import HostResolver, LegacySession, LoginContext, Network, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class SessionManager:
         hosts: HostResolver,
         on_event: EventHandler,
         on_login: Callable[[str], Awaitable[None]],
+        store_for: Callable[[str], UserStore],
         max_sessions: int,
     ) -> None:
         self.network = network
@@ -55,6 +56,7 @@ class SessionManager:
         self._hosts = hosts
         self._on_event = on_event
         self._on_login = on_login
+        self._store_for = store_for
         self._max_sessions = max_sessions
         self._users: dict[str, UserState] = {}
 
@@ -98,6 +100,7 @@ class SessionManager:
             settings=settings,
             emit=lambda event: self._on_event(user, event),
             hosts=self._hosts,
+            store=self._store_for(user),
         )
         session = await self.network.login(context)
         state = self._users.setdefault(user, UserState())

@@ -20,6 +20,7 @@ from bridge.errors import NotConnected
 from bridge.forms import KEEP_SECRET_HINT
 from bridge.network import CommandContext, NetworkCommand
 from bridge.routing import locate
+from tests.memory_store import MemoryStore
 
 GW = "irc.localhost"
 SERVER = f"irc.libera.chat@{GW}"
@@ -65,6 +66,7 @@ class Gateway:
             locate=functools.partial(locate, grammar=AddressGrammar()),
             is_admin=lambda bare: bare == JID(ADMIN).bare,
             session_of=lambda bare: self.legacy_session,  # type: ignore[arg-type,return-value]
+            store_for=lambda bare: MemoryStore(),
             clock=self.clock,
             **options,
         )

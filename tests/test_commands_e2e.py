@@ -19,6 +19,7 @@ from bridge.devservers.ports import LOOPBACK
 from bridge.network import CommandContext, NetworkCommand
 from bridge.routing import locate
 from tests.conftest import XmppUserFactory
+from tests.memory_store import MemoryStore
 from tests.xmpp_client import XmppClient
 
 CONNECT_TIMEOUT = 10.0
@@ -74,6 +75,7 @@ async def test_configure_a_server_through_prosody(
         locate=functools.partial(locate, grammar=AddressGrammar()),
         is_admin=lambda bare: False,
         session_of=lambda bare: None,
+        store_for=lambda bare: MemoryStore(),
     )
     service.add(NetworkCommand("configure", "Configure", Configure, "server", run))
     alice = await xmpp_user("alice")

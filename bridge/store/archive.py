@@ -7,7 +7,7 @@ time, then by insertion order among messages of the same instant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -86,13 +86,20 @@ class Archive:
         end: datetime | None = None,
         limit: int = MAX_PAGE,
         newest_first: bool = False,
+        sender: str | None = None,
+        since_id: str | None = None,
+        until_id: str | None = None,
+        ids: Collection[str] = (),
     ) -> ArchivePage:
         """One page of a MAM query, in time order (newest first when *newest_first*: flip-page).
 
         Without *before_id* the page is the first *limit* messages after *after_id* (or from
         the start); with it, the last *limit* messages before that id, and ``""`` means the
         last page. *start* and *end* bound ``when`` inclusively. *limit* is capped at
-        :data:`MAX_PAGE`. Raises :class:`UnknownArchiveId` for a cursor that names nothing.
+        :data:`MAX_PAGE`. *sender*, *since_id*/*until_id* (strictly after/before that message,
+        without changing the paging direction: MAM's ``after-id``/``before-id``) and *ids*
+        narrow the messages further. Raises :class:`UnknownArchiveId` for an id that names
+        nothing.
         """
         if limit < 0:
             raise ValueError(f"limit must be 0 or more, not {limit}")
@@ -102,8 +109,14 @@ class Archive:
             filters.append(ArchiveRow.when >= start)
         if end is not None:
             filters.append(ArchiveRow.when <= end)
-        if after_id is not None:
-            filters.append(await self._beyond(scope, after_id, later=True))
+        if sender is not None:
+            filters.append(ArchiveRow.sender == sender)
+        for bound, later in ((after_id, True), (since_id, True), (until_id, False)):
+            if bound is not None:
+                filters.append(await self._beyond(scope, bound, later=later))
+        if ids:
+            await self._check_known(scope, ids)
+            filters.append(ArchiveRow.stanza_id.in_(ids))
         backwards = before_id is not None
         if before_id:
             filters.append(await self._beyond(scope, before_id, later=False))
@@ -167,6 +180,17 @@ class Archive:
                 ArchiveRow.when > when, and_(ArchiveRow.when == when, ArchiveRow.id > row_id)
             )
         return or_(ArchiveRow.when < when, and_(ArchiveRow.when == when, ArchiveRow.id < row_id))
+
+    async def _check_known(self, scope: list[ColumnElement[bool]], ids: Collection[str]) -> None:
+        async with self._db.session() as session:
+            found = set(
+                await session.scalars(
+                    select(ArchiveRow.stanza_id).where(*scope, ArchiveRow.stanza_id.in_(ids))
+                )
+            )
+        missing = sorted(set(ids) - found)
+        if missing:
+            raise UnknownArchiveId(missing[0])
 
     @staticmethod
     def _conversation(gateway: str, user: str, conversation: str) -> list[ColumnElement[bool]]:

@@ -61,6 +61,8 @@ class _FieldSpec:
     """How one model field appears in a form."""
 
     var: str
+    attribute: str
+    """The model's field name; *var* differs when the field has an alias (Biboumi's `pass`)."""
     label: str
     desc: str
     kind: FieldKind
@@ -129,7 +131,8 @@ def _spec(name: str, info: FieldInfo) -> _FieldSpec:
     kind, options, number = _kind_of(tp, name)
     bounds = tuple(m for m in info.metadata if isinstance(m, annotated_types.BaseMetadata))
     return _FieldSpec(
-        var=name,
+        var=info.alias or name,
+        attribute=name,
         label=info.title or humanise(name),
         desc=info.description or "",
         kind=kind,
@@ -142,7 +145,7 @@ def _spec(name: str, info: FieldInfo) -> _FieldSpec:
 
 
 def _specs(model: type[BaseModel]) -> dict[str, _FieldSpec]:
-    return {name: _spec(name, info) for name, info in model.model_fields.items()}
+    return {info.alias or name: _spec(name, info) for name, info in model.model_fields.items()}
 
 
 def _bound(spec: _FieldSpec, cls: type[annotated_types.BaseMetadata], attr: str) -> Any:
@@ -177,14 +180,14 @@ def _expectation(spec: _FieldSpec) -> str:
 
 
 def _value_of(
-    model: type[BaseModel], values: BaseModel | Mapping[str, object] | None, var: str
+    model: type[BaseModel], values: BaseModel | Mapping[str, object] | None, spec: _FieldSpec
 ) -> object:
     """The value to show: from *values* when it has one, else the model's default."""
     if isinstance(values, BaseModel):
-        return getattr(values, var, None)
-    if values is not None and var in values:
-        return values[var]
-    info = model.model_fields[var]
+        return getattr(values, spec.attribute, None)
+    if values is not None and spec.var in values:
+        return values[spec.var]
+    info = model.model_fields[spec.attribute]
     return None if info.is_required() else info.get_default(call_default_factory=True)
 
 
@@ -236,7 +239,7 @@ def form_from_model(
     if instructions:
         form["instructions"] = instructions
     for var, spec in _specs(model).items():
-        current = _value_of(model, values, var)
+        current = _value_of(model, values, spec)
         desc = spec.desc
         if spec.kind == "text-private":
             if current is not None and _secret_text(current):
@@ -338,7 +341,7 @@ def model_from_form(
         value = _coerce(spec, raw.get(var, []))
         empty = value is _OMIT or value is None
         if spec.kind == "text-private" and empty and keep_secrets_from is not None:
-            value = getattr(keep_secrets_from, var, None)
+            value = getattr(keep_secrets_from, spec.attribute, None)
             value = _OMIT if value is None else value
         if value is not _OMIT:
             data[var] = value

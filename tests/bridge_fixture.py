@@ -19,6 +19,7 @@ from bridge.secrets import generate_key
 from tests.loopnet import WORLDS, World
 
 LINK_TIMEOUT = 15.0
+LOOPNET = "tests.loopnet:create"
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,18 @@ class BridgeStarter(Protocol):
         spec: ComponentSpec | None = None,
         options: dict[str, Any] | None = None,
         database: Path | None = None,
+        network: str = LOOPNET,
         **gateway: Any,
     ) -> Awaitable[Running]: ...
 
 
 def bridge_config(
-    prosody: Prosody, spec: ComponentSpec, database: Path, options: dict[str, Any], **gateway: Any
+    prosody: Prosody,
+    spec: ComponentSpec,
+    database: Path,
+    options: dict[str, Any],
+    network: str = LOOPNET,
+    **gateway: Any,
 ) -> Config:
     return Config.model_validate(
         {
@@ -54,7 +61,7 @@ def bridge_config(
             "gateway": [
                 {
                     "domain": spec.domain,
-                    "network": "tests.loopnet:create",
+                    "network": network,
                     "server_port": prosody.component_port,
                     "secret": spec.secret,
                     "options": options,
@@ -85,6 +92,7 @@ async def start_bridge(
         spec: ComponentSpec | None = None,
         options: dict[str, Any] | None = None,
         database: Path | None = None,
+        network: str = LOOPNET,
         **gateway: Any,
     ) -> Running:
         spec = spec or take_component()
@@ -93,7 +101,8 @@ async def start_bridge(
             prosody,
             spec,
             database,
-            {"world": world, **(options or {})},
+            {"world": world, **(options or {})} if network == LOOPNET else dict(options or {}),
+            network,
             **gateway,
         )
         bridge = Bridge(config, {"XMPP_BRIDGE_KEY": key})
@@ -101,7 +110,7 @@ async def start_bridge(
         await bridge.start()
         started = bridge.gateways[0]
         await asyncio.wait_for(started.link.up.wait(), LINK_TIMEOUT)
-        return Running(bridge, started, WORLDS[world], spec, database)
+        return Running(bridge, started, WORLDS.get(world, World()), spec, database)
 
     yield start
     for bridge in running:

@@ -1,0 +1,1 @@
+"""The IRC network plugin: channels as rooms, nicks as contacts (entry point `irc`)."""

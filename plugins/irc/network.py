@@ -1,0 +1,177 @@
+"""The IRC network for the core: options, registration, commands, and logins."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from bridge import __version__
+from bridge.addressing import AddressGrammar, ServerAddress
+from bridge.errors import BadRequest, NotConnected
+from bridge.link import Backoff
+from bridge.network import Capabilities, CommandContext, LoginContext, NetworkCommand
+from plugins.irc.identd import IdentRegistry, IdentServer, IdentUser, opaque_user_id
+from plugins.irc.link import IrcLink, LinkConfig
+from plugins.irc.session import IrcSession
+from plugins.irc.settings import IrcOptions, IrcRegistration, NetworkPreset, ServerSettings
+from plugins.irc.tls import TlsOptions
+
+
+def server_scope(server: str) -> str:
+    return f"server:{server.lower()}"
+
+
+class NoFields(BaseModel):
+    """A command that asks nothing."""
+
+
+class IrcNetwork:
+    name = "irc"
+    capabilities = Capabilities(needs_registration=False)
+    registration_form = IrcRegistration
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        try:
+            self.options = IrcOptions.model_validate(dict(options))
+        except ValidationError as error:
+            raise ValueError(str(error)) from None
+        self.grammar = AddressGrammar(room_prefixes="#&", fixed_server=self.options.fixed_server)
+        self.commands = (
+            NetworkCommand(
+                node="configure",
+                name="Configure this IRC server",
+                form=ServerSettings,
+                where="server",
+                run=self._configure,
+                prefill=self._current_settings,
+            ),
+            NetworkCommand(
+                node="get-irc-connection-info",
+                name="Connection information",
+                form=NoFields,
+                where="server",
+                run=self._connection_info,
+            ),
+        )
+        self._ident_registry = IdentRegistry()
+        self._ident_key = os.urandom(32)
+        self._identd = IdentServer(self._ident_registry, port=self.options.identd_port)
+        self._identd_started = False
+        self._backoff = Backoff(first=1.0, cap=self.options.reconnect_cap, jitter=0.3)
+
+    async def check_registration(self, user: str, form: BaseModel) -> BaseModel:
+        return form
+
+    async def login(self, context: LoginContext) -> IrcSession:
+        if not self._identd_started:
+            self._identd_started = True
+            await self._identd.start()
+        ident = (
+            IdentUser(self._ident_registry, opaque_user_id(self._ident_key, context.user))
+            if self.options.identd_port
+            else None
+        )
+
+        def open_link(server: str, nick: str) -> asyncio.Task[IrcLink]:
+            return asyncio.get_running_loop().create_task(
+                self._open_link(context, server, nick, ident)
+            )
+
+        return IrcSession(open_link)
+
+    async def _open_link(
+        self, context: LoginContext, server: str, nick: str, ident: IdentUser | None
+    ) -> IrcLink:
+        settings = await self._settings(context.store, server)
+        defaults = context.settings if isinstance(context.settings, IrcRegistration) else None
+        link = IrcLink(
+            self._link_config(server, settings, defaults, nick or context.user.split("@")[0]),
+            hosts=context.hosts,
+            emit=context.emit,
+            ident=ident,
+            backoff=self._backoff,
+        )
+        await link.start()
+        return link
+
+    def _preset(self, server: str) -> NetworkPreset | None:
+        return self.options.networks.get(server) or self.options.networks.get(server.lower())
+
+    async def _settings(self, store: Any, server: str) -> ServerSettings:
+        stored: ServerSettings | None = await store.load(server_scope(server), ServerSettings)
+        if stored is not None:
+            return stored
+        preset = self._preset(server)
+        if preset is None:
+            return ServerSettings()
+        return ServerSettings(
+            address=preset.address,
+            ports=[str(p) for p in preset.ports],
+            tls_ports=[str(p) for p in preset.tls_ports],
+            verify_cert=preset.verify_cert,
+            fingerprint=preset.fingerprint,
+        )
+
+    def _link_config(
+        self,
+        server: str,
+        settings: ServerSettings,
+        defaults: IrcRegistration | None,
+        fallback_nick: str,
+    ) -> LinkConfig:
+        preset = self._preset(server)
+        nick = settings.nick or (defaults.nick if defaults else "") or fallback_nick
+        username = settings.username or (defaults.username if defaults else "") or nick
+        webirc = preset.webirc_password if preset else None
+        return LinkConfig(
+            server=server,
+            address=settings.address or (preset.address if preset else "") or server,
+            ports=tuple(int(p) for p in settings.ports),
+            tls_ports=tuple(int(p) for p in settings.tls_ports),
+            tls=TlsOptions(verify=settings.verify_cert, fingerprint=settings.fingerprint or None),
+            nick=nick,
+            username=username,
+            realname=settings.realname
+            or (defaults.realname if defaults else "")
+            or self.options.realname,
+            password=settings.server_password.get_secret_value() or None,
+            sasl_password=settings.sasl_password.get_secret_value() or None,
+            webirc_password=webirc.get_secret_value() if webirc else None,
+            throttle_limit=settings.throttle_limit,
+            encoding_in=settings.encoding_in,
+            encoding_out=settings.encoding_out,
+            after_connect=tuple(settings.after_connect_commands),
+            version=f"xmpp-bridge {__version__}",
+        )
+
+    async def _current_settings(self, context: CommandContext) -> BaseModel | None:
+        return await self._settings(context.store, _server(context))
+
+    async def _configure(self, context: CommandContext, form: BaseModel) -> str:
+        assert isinstance(form, ServerSettings)
+        server = _server(context)
+        await context.store.save(server_scope(server), form)
+        return f"Saved for {server}; used from the next connection to it."
+
+    async def _connection_info(self, context: CommandContext, form: BaseModel) -> str:
+        server = _server(context)
+        session = context.session
+        link = session.existing(server) if isinstance(session, IrcSession) else None
+        if link is None or link.state is None:
+            raise NotConnected(f"You are not connected to {server}.")
+        channels = ", ".join(name for name, _key in link.state.channels()) or "none"
+        return f"Connected to {server} as {link.state.nick}; channels: {channels}."
+
+
+def _server(context: CommandContext) -> str:
+    if not isinstance(context.target, ServerAddress):
+        raise BadRequest("Run this command on an IRC server's JID (server@gateway).")
+    return context.target.server
+
+
+def create(options: Mapping[str, Any]) -> IrcNetwork:
+    return IrcNetwork(options)

@@ -1,0 +1,95 @@
+"""What operators preset and users configure, with Biboumi's names so habits carry over."""
+
+from __future__ import annotations
+
+import codecs
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+
+def _ports(values: list[str]) -> list[str]:
+    cleaned = [v.strip() for v in values if v.strip()]
+    for value in cleaned:
+        if not value.isdigit() or not 1 <= int(value) <= 65535:
+            raise ValueError(f"'{value}' is not a port number (1 to 65535)")
+    return cleaned
+
+
+def _encoding(value: str) -> str:
+    if value:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"'{value}' is not an encoding Python knows (try latin-1)") from None
+    return value
+
+
+class IrcRegistration(BaseModel):
+    """XEP-0077 on the gateway: the defaults for every IRC server."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    nick: str = Field("", title="Nick", description="Your nick on every server, unless set there.")
+    username: str = Field("", title="User name", description="The ident/user part of your mask.")
+    realname: str = Field("", title="Real name", description="Shown by /whois.")
+
+
+class ServerSettings(BaseModel):
+    """Per user and per server: the `configure` command and XEP-0077 on `server@gw`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    address: str = Field("", title="Address", description="Host to dial; the server name if empty.")
+    ports: list[str] = Field(["6667"], title="Ports", description="Plain-text ports, one per line.")
+    tls_ports: list[str] = Field(
+        ["6697"], title="TLS ports", description="Tried before plain ones."
+    )
+    verify_cert: bool = Field(True, title="Verify certificate")
+    fingerprint: str = Field(
+        "", title="Pinned fingerprint", description="SHA-256 or SHA-1 of the server certificate."
+    )
+    sasl_password: SecretStr = Field(
+        SecretStr(""), title="SASL password", description="Log in to your account with SASL PLAIN."
+    )
+    nick: str = Field("", title="Nick")
+    server_password: SecretStr = Field(SecretStr(""), alias="pass", title="Server password (PASS)")
+    after_connect_commands: list[str] = Field(
+        [], title="After-connect commands", description="Raw IRC lines sent once connected."
+    )
+    username: str = Field("", title="User name")
+    realname: str = Field("", title="Real name")
+    throttle_limit: int = Field(
+        10, ge=-1, title="Throttle limit", description="Lines sent at once before pacing; -1: none."
+    )
+    encoding_in: str = Field("", title="Incoming encoding", description="For non-UTF-8 text.")
+    encoding_out: str = Field("", title="Outgoing encoding", description="UTF-8 if empty.")
+
+    _check_ports = field_validator("ports", "tls_ports")(_ports)
+    _check_encodings = field_validator("encoding_in", "encoding_out")(_encoding)
+
+
+class NetworkPreset(BaseModel):
+    """An operator's preset for one server name (`[gateway.options.networks."name"]`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: str = ""
+    ports: list[int] = [6667]
+    tls_ports: list[int] = [6697]
+    verify_cert: bool = True
+    fingerprint: str = ""
+    webirc_password: SecretStr | None = None
+
+
+class IrcOptions(BaseModel):
+    """`[gateway.options]` of an IRC gateway."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fixed_server: str | None = None
+    """Every JID is on this server: `#chan@gw`, `nick@gw`."""
+    networks: dict[str, NetworkPreset] = {}
+    realname: str = "xmpp-bridge user"
+    identd_port: int | None = Field(None, ge=1, le=65535)
+    reconnect_cap: float = Field(300.0, gt=0)
+    """Longest wait between reconnection attempts, in seconds."""

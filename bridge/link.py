@@ -83,13 +83,21 @@ class ComponentLink:
     def _to_stream_namespace(self, stanza: StanzaBase) -> None:
         """Stanzas built on their own are jabber:client; a component stream wants its own.
 
-        Prosody drops a top-level stanza in the wrong namespace without a word.
+        Prosody drops a top-level stanza in the wrong namespace without a word. Only the
+        stanza's own elements move: a stanza forwarded inside another (XEP-0297, as in MAM
+        results) stays jabber:client, which is what the receiving client parses.
         """
         client = "{jabber:client}"
         own = "{" + self.xmpp.default_ns + "}"
-        for element in stanza.xml.iter():
-            if isinstance(element.tag, str) and element.tag.startswith(client):
+        pending = [stanza.xml]
+        while pending:
+            element = pending.pop()
+            if not isinstance(element.tag, str):
+                continue
+            if element.tag.startswith(client):
                 element.tag = own + element.tag[len(client) :]
+            if element.tag.startswith(own):
+                pending.extend(element)
 
     def start(self) -> None:
         self._runner = asyncio.get_running_loop().create_task(self._run(), name="component-link")

@@ -60,6 +60,7 @@ FEATURES = [NS_MAM, f"{NS_MAM}#extended", "urn:xmpp:sid:0"]
 """Disco features of every room JID."""
 
 _FIELDS = ("with", "start", "end", "before-id", "after-id", "ids")
+_BAD_REQUEST = XmppError("modify", "bad-request")
 _ITEM_NOT_FOUND = XmppError("cancel", "item-not-found")
 _NOT_IMPLEMENTED = XmppError("cancel", "feature-not-implemented")
 
@@ -231,7 +232,7 @@ class MamService:
             self._send(error_reply(iq, _NOT_IMPLEMENTED, text))
         elif place.nick is not None:
             text = f"Ask the room itself for its archive: {self._room_jid(place.room)}"
-            self._send(error_reply(iq, XmppError("modify", "bad-request"), text))
+            self._send(error_reply(iq, _BAD_REQUEST, text))
         elif iq.xml.find(f"{{{NS_MAM}}}metadata") is not None:
             await self.on_metadata(iq, place.room)
         elif iq["type"] == "get":
@@ -268,7 +269,7 @@ class MamService:
         """The first and last message of the requester's archive of *room*."""
         if iq["type"] != "get":
             text = "Archive metadata is read with an iq of type 'get'."
-            self._send(error_reply(iq, XmppError("modify", "bad-request"), text))
+            self._send(error_reply(iq, _BAD_REQUEST, text))
             return
         await self._writer.flush()
         key = (self._gateway, iq["from"].bare, self._grammar.format(room))

@@ -127,6 +127,8 @@ class IrcClientState:
         from_server = self._from_server(message.source)
         if from_server and channel_name is None:
             text = irc_to_plain(body)
+            if not text.strip():
+                return []
             return [MessageIn(self._server_address(), text, when=when, notice=notice)]
         sender = "" if from_server else nick_of(message.source)
         own = self._is_me(sender)
@@ -144,10 +146,13 @@ class IrcClientState:
             if not echo.show:
                 return []
             echo_of = echo.echo_of
+        text = irc_to_styled(request.argument if request is not None else body)
+        if not text.strip():
+            return []
         return [
             MessageIn(
                 source,
-                irc_to_styled(request.argument if request is not None else body),
+                text,
                 nick=sender if channel_name is not None and sender else None,
                 legacy_id=legacy_id,
                 when=when,

@@ -154,6 +154,8 @@ class Membership:
 
     def _on_quit(self, message: IrcMessage) -> list[LegacyEvent]:
         nick = nick_of(message.source)
+        if self.is_me(nick):
+            return []  # our own QUIT: the shell reports the lost link
         reason = irc_to_plain(message.param(0))
         out: list[LegacyEvent] = []
         for name, channel in self.channels.items():

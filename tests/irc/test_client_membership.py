@@ -165,6 +165,7 @@ def test_quit_leaves_every_shared_channel_under_casemapping() -> None:
         OccupantLeft(RoomAddress(SERVER, "#a"), "{BOB}", "Ping timeout"),
         OccupantLeft(RoomAddress(SERVER, "#b"), "{BOB}", "Ping timeout"),
     ]
+    assert feed(state, ":me!~me@gw QUIT :Client quit") == []
 
 
 def test_nick_changes_in_shared_channels_and_our_own_everywhere() -> None:

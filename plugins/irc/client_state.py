@@ -79,6 +79,7 @@ class IrcClientState:
             "PRIVMSG": self._on_text,
             "NOTICE": self._on_text,
             "AWAY": self._on_away,
+            "INVITE": self._on_invite,
             "CHGHOST": self._on_chghost,
             "CAP": self._on_cap,
             "005": self._on_isupport,
@@ -185,6 +186,13 @@ class IrcClientState:
         show = Show.AWAY if message.params else Show.AVAILABLE
         status = irc_to_plain(message.param(0))
         return [ContactPresence(ContactAddress(self._server, nick), show, status)]
+
+    def _on_invite(self, message: IrcMessage) -> list[Output]:
+        inviter, channel = nick_of(message.source), message.param(1)
+        if not inviter or not self._features.is_channel(channel):
+            return []
+        text = f"{inviter} invites you to {channel}: join it to accept"
+        return [MessageIn(ContactAddress(self._server, inviter), text, notice=True)]
 
     def _on_away_reply(self, message: IrcMessage) -> list[Output]:
         """301, sent when we message someone away: their presence says so."""

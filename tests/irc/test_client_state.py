@@ -270,6 +270,12 @@ def test_away_notify_and_away_replies_become_contact_presence() -> None:
     assert feed(state, ":me!~me@gw AWAY :mine") == []
 
 
+def test_invitations_come_from_the_inviter() -> None:
+    assert feed(make_state(), ":alice!a@h INVITE me :#secret") == [
+        MessageIn(ALICE, "alice invites you to #secret: join it to accept", notice=True)
+    ]
+
+
 def test_ping_is_answered() -> None:
     assert wire(feed(make_state(), "PING :token 1")) == ["PONG :token 1"]
 
@@ -344,7 +350,20 @@ class _Collector(logging.Handler):
 
 
 _COMMANDS = ["PRIVMSG", "NOTICE", "JOIN", "PART", "QUIT", "NICK", "KICK", "MODE", "TOPIC", "AWAY"]
-_COMMANDS += ["CHGHOST", "CAP", "PING", "005", "301", "302", "332", "333", "353", "366", "396"]
+_COMMANDS += [
+    "INVITE",
+    "CHGHOST",
+    "CAP",
+    "PING",
+    "005",
+    "301",
+    "302",
+    "332",
+    "333",
+    "353",
+    "366",
+    "396",
+]
 _COMMANDS += ["401", "403", "404", "433", "471", "475", "482", "372"]
 _WORDS = st.sampled_from(["", "#chan", "#CHAN", "me", "alice", "+o", "-v+b", "@", "*", "\x01"])
 

@@ -12,6 +12,7 @@ from slixmpp.stanza import Message
 from slixmpp.xmlstream import register_stanza_plugin
 
 from bridge.addressing import AddressGrammar, ContactAddress, ServerAddress
+from bridge.delay import is_late
 from bridge.errors import LegacyError, XmppError
 from bridge.events import MessageIn, SendMessage, SendTyping, Typing
 from bridge.muc.stanzas import clean_text
@@ -86,7 +87,7 @@ class ChatService:
         message["type"] = "chat"
         body = clean_text(event.body)
         message["body"] = f"{ACTION_PREFIX}{body}" if event.action else body
-        if event.when is not None:
+        if event.when is not None and is_late(event.when):
             _delay(message, event.when, self._gateway_jid)
         self._send(message)
 

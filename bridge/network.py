@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from bridge.addressing import AddressGrammar, RoomAddress, ServerAddress
+from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress, ServerAddress
 from bridge.events import LegacyEvent, UserAction
 
 ENTRY_POINT_GROUP = "xmpp_bridge.networks"
@@ -78,11 +78,44 @@ class LoginContext:
     store: UserStore
 
 
+@dataclass(frozen=True, slots=True)
+class RoomListing:
+    """One room of a server's directory (IRC LIST, a Matrix room directory)."""
+
+    room: RoomAddress
+    users: int | None = None
+    topic: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SoftwareVersion:
+    """What a legacy contact's client says it is (IRC CTCP VERSION)."""
+
+    name: str
+    version: str = ""
+    os: str = ""
+
+
 class LegacySession(Protocol):
-    """One user's presence on the legacy network, shared by all their XMPP resources."""
+    """One user's presence on the legacy network, shared by all their XMPP resources.
+
+    The queries raise bridge.errors.NotSupported where the network has no such thing.
+    """
 
     async def apply(self, action: UserAction) -> None:
         """Carry out *action*; raise a bridge.errors exception when it cannot be done."""
+        ...
+
+    async def list_rooms(self, server: ServerAddress) -> Sequence[RoomListing]:
+        """The rooms *server* lists publicly."""
+        ...
+
+    async def contact_version(self, contact: ContactAddress) -> SoftwareVersion:
+        """Ask a contact's client what it is."""
+        ...
+
+    async def ping_contact(self, contact: ContactAddress) -> float:
+        """Round-trip time to a contact's client, in seconds."""
         ...
 
     async def close(self, reason: str) -> None:
@@ -127,6 +160,8 @@ class Network(Protocol):
     registration_form: type[BaseModel]
     """Fields the user registers; `SecretStr` fields are encrypted at rest and never logged."""
     commands: Sequence[NetworkCommand]
+    server_registration: NetworkCommand | None
+    """The per-server settings XEP-0077 on `server@gw` shows and stores (IRC's `configure`)."""
 
     async def check_registration(self, user: str, form: BaseModel) -> BaseModel:
         """Validate a submitted registration against the network (e.g. log in once).

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from bridge.errors import Forbidden, LegacyError, RegistrationRequired
+from bridge.errors import Forbidden, LegacyError, NotConnected, RegistrationRequired
 from bridge.events import LegacyEvent, SetPresence, Show
 from bridge.network import HostResolver, LegacySession, LoginContext, Network, UserStore
 
@@ -83,6 +83,10 @@ class SessionManager:
         task = state.login
         try:
             session = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise  # the caller itself is being cancelled
+            raise NotConnected("The session was closed while logging in; try again.") from None
         finally:
             if task.done() and state.login is task:
                 state.login = None

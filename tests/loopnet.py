@@ -39,6 +39,8 @@ from bridge.network import (
     CommandContext,
     LoginContext,
     NetworkCommand,
+    RoomListing,
+    SoftwareVersion,
 )
 
 SERVER = "loop.example"
@@ -165,6 +167,19 @@ class LoopSession:
         elif isinstance(target, ServerAddress):
             self.world.private.append((self.user, f"server:{target.server}", action.body))
 
+    async def list_rooms(self, server: ServerAddress) -> list[RoomListing]:
+        return [
+            RoomListing(RoomAddress(SERVER, name), len(room.members), room.topic)
+            for name, room in self.world.rooms.items()
+            if room.key is None
+        ]
+
+    async def contact_version(self, contact: ContactAddress) -> SoftwareVersion:
+        raise NotSupported("people on loop.example run no client one could ask")
+
+    async def ping_contact(self, contact: ContactAddress) -> float:
+        raise NotSupported("loop.example cannot ping people")
+
     async def close(self, reason: str) -> None:
         self.world.logouts.append(self.user)
         self.world.sessions.pop(self.user, None)
@@ -184,6 +199,7 @@ class LoopNetwork:
         )
         self.grammar = AddressGrammar(room_prefixes="#")
         self.registration_form = LoopRegistration
+        self.server_registration: NetworkCommand | None = None
         self.commands: Sequence[NetworkCommand] = (
             NetworkCommand(
                 node="who",

@@ -3,45 +3,12 @@
 from __future__ import annotations
 
 from slixmpp import JID
-from slixmpp.stanza import Iq, Message
-from slixmpp.xmlstream.handler import CoroutineCallback
-from slixmpp.xmlstream.matcher import MatchXPath
+from slixmpp.stanza import Message
 
-from bridge.mam import NS_MAM, MamService
-from tests.bridge_fixture import BridgeStarter, Running
+from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
 from tests.test_rooms_e2e import groupchat, join, room_jid, self_presence
 from tests.xmpp_client import XmppClient
-
-
-def attach_mam(run: Running) -> None:
-    """Route MAM iqs to a MamService, as the gateway will once it is wired there.
-
-    Until bridge/gateway.py constructs MamService itself, the test does it: remove this when
-    the gateway routes ``{urn:xmpp:mam:2}query`` (two handlers would answer every query).
-    """
-    gateway = run.gateway
-    writer = run.bridge._writer  # the process's one writer, which buffers what rooms say
-    assert writer is not None
-    service = MamService(
-        gateway=gateway.domain,
-        grammar=gateway.network.grammar,
-        archive=gateway.store.archive,
-        writer=writer,
-        send=gateway.link.send,
-    )
-
-    async def on_iq(iq: Iq) -> None:
-        await service.on_iq(iq, gateway.locate(iq["to"]))
-
-    for payload in ("query", "metadata"):
-        gateway.xmpp.register_handler(
-            CoroutineCallback(
-                f"test mam {payload}",
-                MatchXPath(f"{{{gateway.xmpp.default_ns}}}iq/{{{NS_MAM}}}{payload}"),
-                on_iq,
-            )
-        )
 
 
 async def archive_of(client: XmppClient, room: str, **query: object) -> list[Message]:
@@ -58,7 +25,6 @@ async def test_the_room_archive_pages_through_what_the_user_saw_with_the_same_id
     start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
 ) -> None:
     run = await start_bridge(options={"needs_registration": False})
-    attach_mam(run)
     alice = await xmpp_user("alice")
     room = room_jid(run, "#logs")
     mark = join(alice, room, "alice")
@@ -95,7 +61,6 @@ async def test_an_unknown_id_and_a_stranger_get_what_the_archive_holds_for_them(
     start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
 ) -> None:
     run = await start_bridge(options={"needs_registration": False})
-    attach_mam(run)
     alice = await xmpp_user("alice")
     room = room_jid(run, "#private")
     mark = join(alice, room, "alice")

@@ -7,6 +7,7 @@ import uuid
 from slixmpp.stanza import Presence
 
 from bridge.addressing import RoomAddress
+from bridge.delay import is_late
 from bridge.errors import NotConnected, error_text, xmpp_error_for
 from bridge.events import (
     Disconnected,
@@ -184,7 +185,7 @@ class RoomEvents:
             own=event.own,
         )
         self._archive.record(user, state.room, message)
-        self._output.live(state, message, delayed=event.when is not None)
+        self._output.live(state, message, delayed=is_late(event.when))
 
     def _link_lost(self, user: str, event: Disconnected) -> None:
         """Everyone out with 333 so clients rejoin; the rooms stay known for that rejoin."""

@@ -57,6 +57,7 @@ class IrcNetwork:
                 run=self._connection_info,
             ),
         )
+        self.server_registration: NetworkCommand | None = self.commands[0]
         self._ident_registry = IdentRegistry()
         self._ident_key = os.urandom(32)
         self._identd = IdentServer(self._ident_registry, port=self.options.identd_port)

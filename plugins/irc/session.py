@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from bridge.addressing import ServerAddress
+from bridge.addressing import ContactAddress, ServerAddress
 from bridge.errors import LegacyError, NotConnected, NotSupported
 from bridge.events import (
     ChangeNick,
@@ -20,6 +20,7 @@ from bridge.events import (
     SetSubject,
     UserAction,
 )
+from bridge.network import RoomListing, SoftwareVersion
 from plugins.irc.client_state import IrcClientState
 from plugins.irc.link import IrcLink
 
@@ -95,6 +96,15 @@ class IrcSession:
             )
         else:
             raise NotSupported(f"IRC has no {type(action).__name__}")
+
+    async def list_rooms(self, server: ServerAddress) -> list[RoomListing]:
+        raise NotSupported("listing channels is not there yet")
+
+    async def contact_version(self, contact: ContactAddress) -> SoftwareVersion:
+        raise NotSupported("asking a nick's client version is not there yet")
+
+    async def ping_contact(self, contact: ContactAddress) -> float:
+        raise NotSupported("pinging a nick is not there yet")
 
     def _ready_links(self) -> list[IrcLink]:
         links = [self.existing(server) for server in self._links]

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from slixmpp import JID
 from slixmpp.stanza import Presence
 from slixmpp.xmlstream import StanzaBase
 
+from bridge.addressing import AddressError, ContactAddress
 from bridge.errors import LegacyError, error_text
+from bridge.events import WatchContact
 from bridge.muc.service import MucService
+from bridge.network import LegacySession
 from bridge.presence import PresenceService
 from bridge.room_memory import RoomMemory
+from bridge.routing import ContactPlace, Place
 from bridge.sessions import SessionManager
 from bridge.store.store import Store
 
@@ -31,6 +36,7 @@ class Accounts:
         rooms: RoomMemory,
         presence: PresenceService,
         send: Callable[[StanzaBase], None],
+        locate: Callable[[JID], Place],
     ) -> None:
         self._jid = gateway_jid
         self._store = store
@@ -39,6 +45,7 @@ class Accounts:
         self._rooms = rooms
         self._presence = presence
         self._send = send
+        self._locate = locate
 
     async def registered(self, user: str, new: bool) -> None:
         """Ask for the user's presence (new users), and log in again with what changed."""
@@ -57,17 +64,40 @@ class Accounts:
         stored = await self._store.settings.get(self._jid, user, ROSTER_SCOPE)
         contacts = set(stored.values.get("jids", [])) if stored else set()
         wanted = contacts | {contact} if presence["type"] == "subscribe" else contacts - {contact}
-        if wanted != contacts:
-            await self._store.settings.put(
-                self._jid, user, ROSTER_SCOPE, values={"jids": sorted(wanted)}, secrets={}
-            )
+        if wanted == contacts:
+            return
+        await self._store.settings.put(
+            self._jid, user, ROSTER_SCOPE, values={"jids": sorted(wanted)}, secrets={}
+        )
+        session = self._sessions.session_of(user)
+        address = self._contact(contact)
+        if session is not None and address is not None:
+            watch = WatchContact(address, presence["type"] == "subscribe")
+            await _quietly(session.apply(watch))
+
+    async def contacts(self, user: str) -> list[str]:
+        stored = await self._store.settings.get(self._jid, user, ROSTER_SCOPE)
+        return list(stored.values.get("jids", [])) if stored else []
+
+    async def watch_contacts(self, user: str, session: LegacySession) -> None:
+        """At login: ask the network to report the presence of every contact the user added."""
+        for jid in await self.contacts(user):
+            contact = self._contact(jid)
+            if contact is not None:
+                await _quietly(session.apply(WatchContact(contact)))
+
+    def _contact(self, jid: str) -> ContactAddress | None:
+        try:
+            place = self._locate(JID(jid))
+        except AddressError:
+            return None
+        return place.contact if isinstance(place, ContactPlace) else None
 
     async def unregister(self, user: str) -> None:
         """XEP-0077 <remove/>: log out, forget everything, and end every subscription."""
         self._muc.user_gone(user)
         await self._sessions.logout(user, "registration removed")
-        stored = await self._store.settings.get(self._jid, user, ROSTER_SCOPE)
-        contacts = list(stored.values.get("jids", [])) if stored else []
+        contacts = await self.contacts(user)
         await self._store.delete_user(self._jid, user)
         self._rooms.forget(user)
         for origin in [*contacts, self._jid]:
@@ -81,3 +111,10 @@ class Accounts:
         presence["to"] = user
         presence["type"] = kind
         self._send(presence)
+
+
+async def _quietly(applying: Awaitable[None]) -> None:
+    try:
+        await applying
+    except LegacyError as error:
+        log.info("contact presence not watched: %s", error_text(error))

@@ -112,6 +112,15 @@ class NickChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class NickChangeFailed:
+    """The user's request to be *nick* in *room* was refused (*error*: a bridge.errors one)."""
+
+    room: RoomAddress
+    nick: str
+    error: Exception
+
+
+@dataclass(frozen=True, slots=True)
 class Kicked:
     room: RoomAddress
     nick: str
@@ -192,6 +201,7 @@ LegacyEvent = (
     | OccupantChanged
     | OccupantLeft
     | NickChanged
+    | NickChangeFailed
     | Kicked
     | RoomLeft
     | SubjectChanged
@@ -267,6 +277,14 @@ class SetPresence:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchContact:
+    """The user has (or no longer has) *contact* in their roster: report their presence."""
+
+    contact: ContactAddress
+    watch: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class SendTyping:
     target: RoomAddress | ContactAddress
     active: bool = True
@@ -282,4 +300,5 @@ UserAction = (
     | SetOccupantPower
     | SetPresence
     | SendTyping
+    | WatchContact
 )

@@ -75,7 +75,7 @@ class Gateway:
             load_settings=self.book.settings,
             hosts=HostPolicy(config.hosts),
             on_event=self.on_event,
-            on_login=lambda user: self.rooms.resume(user),
+            on_login=self._logged_in,
             store_for=self.user_store,
             max_sessions=config.limits.sessions,
         )
@@ -141,6 +141,7 @@ class Gateway:
             rooms=self.rooms,
             presence=self.presence,
             send=send,
+            locate=self.locate,
         )
         self.commands = CommandService(
             self.xmpp,
@@ -268,6 +269,13 @@ class Gateway:
         if isinstance(place, GatewayPlace):
             return True
         return self.sessions.session_of(user) is not None and isinstance(place, ServerPlace)
+
+    async def _logged_in(self, user: str) -> None:
+        """Rooms to resume after a restart, contacts whose presence the user wants."""
+        await self.rooms.resume(user)
+        session = self.sessions.session_of(user)
+        if session is not None:
+            await self.accounts.watch_contacts(user, session)
 
     def _logged_out(self, user: str) -> None:
         """The user went offline: their rooms are left, and nothing is left to resume."""

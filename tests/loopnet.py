@@ -19,6 +19,7 @@ from bridge.errors import AuthFailed, NickInUse, NoSuchRoom, NotSupported
 from bridge.events import (
     ChangeNick,
     Connected,
+    ContactPresence,
     JoinRoom,
     LeaveRoom,
     LegacyEvent,
@@ -31,8 +32,10 @@ from bridge.events import (
     SendMessage,
     SetPresence,
     SetSubject,
+    Show,
     SubjectChanged,
     UserAction,
+    WatchContact,
 )
 from bridge.network import (
     Capabilities,
@@ -131,6 +134,10 @@ class LoopSession:
             self.world._to_room(action.room.name, SubjectChanged(action.room, action.subject, nick))
         elif isinstance(action, SetPresence):
             return
+        elif isinstance(action, WatchContact):
+            online = any(action.contact.name in room.members for room in self.world.rooms.values())
+            show = Show.AVAILABLE if online and action.watch else Show.OFFLINE
+            self.emit(ContactPresence(action.contact, show))
         else:
             raise NotSupported(f"loopnet has no {type(action).__name__}")
 

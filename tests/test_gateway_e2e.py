@@ -184,3 +184,50 @@ async def test_presence_drives_login_and_logout(
     again = await xmpp_user(account=JID(user).user, resource="three")
     await wait_until(lambda: run.world.logins.count(user) == 2, 10, "back online: login")
     del again
+
+
+async def test_a_contact_in_the_roster_shows_whether_they_are_online(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge()
+    run.world.arrive("#somewhere", "bob")
+    alice = await xmpp_user("alice")
+    user = alice.boundjid.bare
+    await register(alice, run)
+    await wait_until(lambda: user in run.world.sessions, 10, "no login")
+    bob = f"bob%loop.example@{run.jid}"
+    mark = alice.mark()
+    alice.send_presence(pto=bob, ptype="subscribe")
+    online = await alice.wait_for(
+        lambda s: isinstance(s, Presence) and str(s["from"]) == bob and s["type"] == "available",
+        after=mark,
+    )
+    assert online["type"] == "available"
+
+
+async def test_the_server_jid_lists_rooms_page_by_page(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge(options={"needs_registration": False})
+    for number in range(7):
+        run.world.room(f"#room{number}").topic = f"topic {number}"
+    alice = await xmpp_user("alice")
+    server = f"loop.example@{run.jid}"
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        iq = _iq(alice, server)
+        iq["disco_items"]["rsm"]["max"] = "3"
+        if after:
+            iq["disco_items"]["rsm"]["after"] = after
+        reply = await alice.iq(iq)
+        assert reply["type"] == "result", reply
+        page = [str(jid) for jid, _node, _name in reply["disco_items"]["items"]]
+        if not page:
+            break
+        assert len(page) <= 3
+        assert reply["disco_items"]["rsm"]["count"] == "7"
+        seen += page
+        after = reply["disco_items"]["rsm"]["last"]
+    assert sorted(seen) == sorted(f"#room{n}%loop.example@{run.jid}" for n in range(7))
+    assert len(seen) == 7, "no room twice"

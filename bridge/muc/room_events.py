@@ -16,6 +16,7 @@ from bridge.events import (
     LegacyEvent,
     MessageIn,
     NickChanged,
+    NickChangeFailed,
     Occupant,
     OccupantChanged,
     OccupantJoined,
@@ -37,6 +38,7 @@ _ROOM_EVENTS = (
     OccupantChanged,
     OccupantLeft,
     NickChanged,
+    NickChangeFailed,
     Kicked,
     RoomLeft,
     SubjectChanged,
@@ -100,6 +102,8 @@ class RoomEvents:
             self._output.occupant(state, left, leaving=True, reason=event.reason)
         elif isinstance(event, NickChanged):
             self._renamed(state, event)
+        elif isinstance(event, NickChangeFailed):
+            self._nick_refused(state, event)
         elif isinstance(event, Kicked):
             self._kicked(user, state, event)
         elif isinstance(event, SubjectChanged):
@@ -124,6 +128,20 @@ class RoomEvents:
             )
         if not state.joined:
             self._registry.drop(user, state.room)
+
+    def _nick_refused(self, state: RoomState, event: NickChangeFailed) -> None:
+        """XEP-0045 §7.6: the resources that asked get an error from the nick they wanted."""
+        for resource in state.resources:
+            self._output.send(
+                error_stanza(
+                    Presence,
+                    origin=self._output.occupant_jid(state.room, event.nick),
+                    to=resource,
+                    stanza_id=None,
+                    error=xmpp_error_for(event.error),
+                    text=error_text(event.error),
+                )
+            )
 
     def _renamed(self, state: RoomState, event: NickChanged) -> None:
         own = state.is_own(event.old)

@@ -87,7 +87,7 @@ def client_message_id(message: Message) -> str | None:
 
 def subject_of(message: Message) -> str | None:
     """The subject a message sets, or None when it sets none."""
-    element = message.xml.find("{jabber:client}subject")
+    element = message.xml.find(f"{{{message.namespace}}}subject")
     return None if element is None else element.text or ""
 
 

@@ -2,49 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-
-import pytest
 from slixmpp.stanza import Message, Presence
 
 from bridge.devservers import Ngircd
-from tests.bridge_fixture import BridgeStarter, Running
+from tests.bridge_fixture import Running
 from tests.conftest import XmppUserFactory
-from tests.irc_peer import IrcPeer
+from tests.irc.conftest import IrcPeerFactory, channel_jid
 from tests.test_rooms_e2e import groupchat, join, self_presence
-
-IrcPeerFactory = Callable[[str], Awaitable[IrcPeer]]
-
-
-@pytest.fixture
-async def irc_peer(ngircd: Ngircd) -> AsyncIterator[IrcPeerFactory]:
-    peers: list[IrcPeer] = []
-
-    async def connect(nick: str) -> IrcPeer:
-        peer = await IrcPeer.connect(ngircd.port, nick)
-        peers.append(peer)
-        return peer
-
-    yield connect
-    for peer in peers:
-        await peer.close()
-
-
-@pytest.fixture
-async def irc_gateway(start_bridge: BridgeStarter, ngircd: Ngircd) -> Running:
-    return await start_bridge(
-        network="irc",
-        hosts={"allow_private": True},
-        options={
-            "networks": {
-                ngircd.name: {"address": "127.0.0.1", "ports": [ngircd.port], "tls_ports": []}
-            }
-        },
-    )
-
-
-def channel_jid(run: Running, ngircd: Ngircd, channel: str) -> str:
-    return f"{channel}%{ngircd.name}@{run.jid}"
 
 
 async def test_join_a_channel_without_registering_and_talk_both_ways(
@@ -54,7 +18,7 @@ async def test_join_a_channel_without_registering_and_talk_both_ways(
     await bob.join("#talk")
     bob.send("TOPIC #talk :Talk about anything")
     alice = await xmpp_user("alice")
-    room = channel_jid(irc_gateway, ngircd, "#talk")
+    room = channel_jid(irc_gateway, ngircd.name, "#talk")
     mark = join(alice, room, "alice")
     own = await alice.wait_for(self_presence(room), after=mark)
     occupants = {
@@ -85,7 +49,7 @@ async def test_private_messages_both_ways(
     bob = await irc_peer("bobby")
     await bob.join("#pm")
     alice = await xmpp_user("alice")
-    room = channel_jid(irc_gateway, ngircd, "#pm")
+    room = channel_jid(irc_gateway, ngircd.name, "#pm")
     await alice.wait_for(self_presence(room), after=join(alice, room, "alice2"))
     contact = f"bobby%{ngircd.name}@{irc_gateway.jid}"
     alice.make_message(mto=contact, mbody="psst", mtype="chat").send()
@@ -101,7 +65,7 @@ async def test_leaving_parts_the_channel(
     bob = await irc_peer("carol")
     await bob.join("#leave")
     alice = await xmpp_user("alice")
-    room = channel_jid(irc_gateway, ngircd, "#leave")
+    room = channel_jid(irc_gateway, ngircd.name, "#leave")
     await alice.wait_for(self_presence(room), after=join(alice, room, "alice3"))
     mark = bob.mark()
     alice.send_presence(pto=f"{room}/alice3", ptype="unavailable")

@@ -6,8 +6,10 @@ import asyncio
 import logging
 import signal
 from collections.abc import Mapping
+from pathlib import Path
 
-from bridge.config import Config
+from bridge.config import Config, ConfigError, load_config
+from bridge.errors import BadRequest
 from bridge.gateway import Gateway
 from bridge.loader import load_network
 from bridge.secrets import load_key
@@ -19,9 +21,12 @@ log = logging.getLogger(__name__)
 
 
 class Bridge:
-    def __init__(self, config: Config, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self, config: Config, environ: Mapping[str, str], path: Path | None = None
+    ) -> None:
         self.config = config
         self.environ = environ
+        self.path = path
         self.gateways: list[Gateway] = []
         self._store: Store | None = None
         self._writer: ArchiveWriter | None = None
@@ -41,9 +46,33 @@ class Bridge:
                 archive=self._writer,
                 secret=gateway_config.component_secret(self.environ),
             )
+            if self.path is not None:
+                gateway.reloader = self.reload
             gateway.start()
             self.gateways.append(gateway)
             log.info("gateway %s (%s) started", gateway_config.domain, network.name)
+
+    async def reload(self) -> str:
+        """Re-read the configuration file; policy, admins and limits apply at once."""
+        assert self.path is not None
+        try:
+            config = load_config(self.path)
+        except ConfigError as error:
+            raise BadRequest(
+                f"The configuration is not usable, nothing changed:\n{error}"
+            ) from None
+        sections = {section.domain: section for section in config.gateway}
+        reloaded = []
+        for gateway in self.gateways:
+            section = sections.get(gateway.domain)
+            if section is not None:
+                gateway.reconfigure(section)
+                reloaded.append(gateway.domain)
+        self.config = config
+        log.info("configuration reloaded for %s", ", ".join(reloaded))
+        added = sorted(set(sections) - {g.domain for g in self.gateways})
+        note = f" New gateways need a restart: {', '.join(added)}." if added else ""
+        return f"Reloaded {', '.join(reloaded) or 'no gateway'}.{note}"
 
     async def stop(self) -> None:
         await asyncio.gather(*(g.stop() for g in self.gateways), return_exceptions=True)

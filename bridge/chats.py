@@ -44,7 +44,7 @@ class ChatService:
         self._capabilities = capabilities
         self._sessions = sessions
         self._send = send
-        self._max_body_bytes = max_body_bytes
+        self.max_body_bytes = max_body_bytes
 
     def jid_of(self, source: ContactAddress | ServerAddress) -> str:
         return f"{self._grammar.format(source)}@{self._gateway_jid}"
@@ -60,8 +60,8 @@ class ChatService:
                 if session is not None:
                     await _quietly(session.apply(SendTyping(target, state == "composing")))
             return
-        if len(body.encode()) > self._max_body_bytes:
-            text = f"The message is over this gateway's limit of {self._max_body_bytes} bytes."
+        if len(body.encode()) > self.max_body_bytes:
+            text = f"The message is over this gateway's limit of {self.max_body_bytes} bytes."
             self._send(error_reply(message, XmppError("modify", "not-acceptable"), text))
             return
         action = body.startswith(ACTION_PREFIX)

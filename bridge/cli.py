@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from bridge.app import Bridge
 
-    asyncio.run(Bridge(config, os.environ).run_until_stopped())
+    asyncio.run(Bridge(config, os.environ, args.config).run_until_stopped())
     return 0
 
 

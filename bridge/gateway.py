@@ -6,7 +6,9 @@ come back through :meth:`Gateway.on_event` and go out through the same services.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from slixmpp import JID, ComponentXMPP
@@ -14,12 +16,14 @@ from slixmpp.stanza import Presence
 
 from bridge.accounts import Accounts
 from bridge.addressing import AddressError, ContactAddress, RoomAddress, ServerAddress
+from bridge.admin import Reloader, admin_commands
 from bridge.caps import DiscoInfo, Identity
 from bridge.chats import ChatService
 from bridge.commands import CommandService
 from bridge.config import GatewayConfig
 from bridge.directory import DirectoryService
 from bridge.disco import BASE_FEATURES, COMMANDS_NODE, DiscoService, describe_place
+from bridge.errors import LegacyError, error_text
 from bridge.events import (
     Connected,
     ContactPresence,
@@ -38,6 +42,7 @@ from bridge.policy import HostPolicy, RegistrationGate, is_admin
 from bridge.presence import CAPS_NODE, PresenceService
 from bridge.registration import RegistrationBook, RegistrationService
 from bridge.room_archive import RoomArchive
+from bridge.room_config import RoomConfig
 from bridge.room_memory import RoomMemory
 from bridge.routes import NS_REGISTER, StanzaRouter
 from bridge.routing import GatewayPlace, Place, RoomPlace, ServerPlace, locate
@@ -68,12 +73,14 @@ class Gateway:
         self.xmpp = ComponentXMPP(self.domain, secret)
         self.link = ComponentLink(self.xmpp, config.server_host, config.server_port)
         send = self.link.send
-        gate = RegistrationGate(config.registration)
+        self.gate = gate = RegistrationGate(config.registration)
+        self.hosts = HostPolicy(config.hosts)
+        self.reloader: Reloader | None = None
         self.book = RegistrationBook(store.registrations, self.domain, network)
         self.sessions = SessionManager(
             network,
             load_settings=self.book.settings,
-            hosts=HostPolicy(config.hosts),
+            hosts=self.hosts,
             on_event=self.on_event,
             on_login=self._logged_in,
             store_for=self.user_store,
@@ -98,7 +105,13 @@ class Gateway:
             grammar=network.grammar,
             send=send,
             sessions=self.sessions,
-            archive=RoomArchive(archive, self.domain, network.grammar),
+            archive=RoomArchive(
+                archive,
+                self.domain,
+                network.grammar,
+                records=lambda user, room: self.room_config.records(user, room),
+            ),
+            keep_joined=lambda user, room: self.rooms.is_persistent(user, room),
         )
         self.mam = MamService(
             gateway=self.domain,
@@ -114,6 +127,9 @@ class Gateway:
             muc=self.muc,
             online_resources=self.sessions.online_resources,
         )
+        self.room_config = RoomConfig(
+            grammar=network.grammar, store_for=self.user_store, rooms=self.rooms, send=send
+        )
         self.chats = ChatService(
             gateway_jid=self.domain,
             grammar=network.grammar,
@@ -127,7 +143,7 @@ class Gateway:
             gateway_info=self.info,
             sessions=self.sessions,
             is_registered=self._is_registered,
-            stay_connected=self.book.stay_connected,
+            stay_connected=self._stays_connected,
             send=send,
             on_resource_gone=lambda full: self.muc.resource_gone(JID(full)),
             on_logged_out=self._logged_out,
@@ -146,7 +162,7 @@ class Gateway:
         self.commands = CommandService(
             self.xmpp,
             locate=self.locate_or_none,
-            is_admin=lambda jid: is_admin(config, jid),
+            is_admin=lambda jid: is_admin(self.config, jid),
             session_of=self.sessions.session_of,
             store_for=self.user_store,
             send=send,
@@ -173,6 +189,9 @@ class Gateway:
             else None
         )
         self.commands.add(self.registration.command())
+        self.commands.add(self.room_config.command())
+        for command in admin_commands(self):
+            self.commands.add(command)
         for command in network.commands:
             self.commands.add(command)
         self.disco = DiscoService(
@@ -184,7 +203,9 @@ class Gateway:
             send=send,
         )
         self.directory = DirectoryService(sessions=self.sessions, jid_of=self.jid_of, send=send)
-        StanzaRouter(self).register()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.router = StanzaRouter(self)
+        self.router.register()
         self.xmpp.add_event_handler("session_start", self._on_connected)
 
     # ------------------------------------------------------------------ lifecycle
@@ -198,18 +219,50 @@ class Gateway:
             self.muc.user_gone(user)
             self.presence.announce_gateway(user, available=False, status="The gateway stops.")
         await self.presence.close()
+        for task in list(self._tasks):
+            task.cancel()
         await self.sessions.close_all("gateway shutting down")
         await self.rooms.close()
         await self.link.close()
 
     async def _on_connected(self, _: Any) -> None:
-        """Each (re)connection: probe registered users so their sessions come back."""
+        """Each (re)connection: probe registered users so their sessions come back, and log
+        in at once those who stay connected or keep persistent rooms."""
         for user in await self.book.users():
             probe = Presence()
             probe["from"] = self.domain
             probe["to"] = user
             probe["type"] = "probe"
             self.link.send(probe)
+        staying = await self.rooms.users_with_persistent_rooms()
+        staying |= {
+            user for user in await self.book.users() if await self.book.stay_connected(user)
+        }
+        for user in staying:
+            self._spawn(self._keep_session(user))
+
+    async def _keep_session(self, user: str) -> None:
+        try:
+            await self.sessions.session_for(user)
+        except LegacyError as failure:
+            log.info("could not resume %s: %s", user, error_text(failure))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _stays_connected(self, user: str) -> bool:
+        return self.rooms.has_persistent(user) or await self.book.stay_connected(user)
+
+    def reconfigure(self, config: GatewayConfig) -> None:
+        """Take a reloaded [[gateway]] section: policy, admins and limits; the domain,
+        network and server link stay as they are until a restart."""
+        self.config = config
+        self.gate.update(config.registration)
+        self.hosts.update(config.hosts)
+        self.router.rate.set_rate(config.limits.messages_per_minute)
+        self.chats.max_body_bytes = config.limits.max_body_bytes
 
     # ------------------------------------------------------------------ addresses
 

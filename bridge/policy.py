@@ -34,6 +34,10 @@ class RegistrationGate:
     """Who may register with the gateway: listed bare JIDs, and every user of listed domains."""
 
     def __init__(self, policy: RegistrationPolicy) -> None:
+        self.update(policy)
+
+    def update(self, policy: RegistrationPolicy) -> None:
+        """Take a reloaded policy (the `reload` admin command)."""
         entries = {canonical_bare_jid(entry) for entry in policy.allow}
         self._jids = {e for e in entries if "@" in e}
         self._domains = entries - self._jids
@@ -92,6 +96,10 @@ class HostPolicy:
     def __init__(self, config: HostPolicyConfig, *, resolve_timeout: float = 10.0) -> None:
         self._config = config
         self._resolve_timeout = resolve_timeout
+
+    def update(self, config: HostPolicyConfig) -> None:
+        """Take reloaded rules; connections already made are not affected."""
+        self._config = config
 
     async def resolve(self, host: str, port: int) -> list[str]:
         name = host.strip().lower().rstrip(".")
@@ -158,12 +166,15 @@ class RateLimiter:
     """
 
     def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self.set_rate(per_minute)
+
+    def set_rate(self, per_minute: int) -> None:
         if per_minute < 1:
             raise ValueError(f"per_minute must be at least 1, found {per_minute}")
         self._capacity = float(per_minute)
         self._per_second = per_minute / _REFILL_SECONDS
-        self._clock = clock
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     def allow(self, key: str) -> bool:
         """Take one token for *key*; False when the key has used up its rate."""

@@ -113,6 +113,10 @@ class PresenceService:
             await self._sessions.push_presence(user)
 
     async def _resource_unavailable(self, presence: Presence) -> None:
+        if not presence["from"].resource:
+            # From the bare JID: the server's answer about subscription state (RFC 6121
+            # §4.3.2), not a resource going away; real resources announce their own exit.
+            return
         user = presence["from"].bare
         self._on_resource_gone(presence["from"].full)
         last = self._sessions.resource_unavailable(presence["from"].full, user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from bridge.addressing import AddressGrammar, RoomAddress
@@ -13,12 +14,21 @@ from bridge.store.archive_writer import ArchiveWriter
 class RoomArchive:
     """Records room messages per user without waiting for the database."""
 
-    def __init__(self, writer: ArchiveWriter, gateway: str, grammar: AddressGrammar) -> None:
+    def __init__(
+        self,
+        writer: ArchiveWriter,
+        gateway: str,
+        grammar: AddressGrammar,
+        records: Callable[[str, RoomAddress], bool],
+    ) -> None:
         self._writer = writer
         self._gateway = gateway
         self._grammar = grammar
+        self._records = records
 
     def record(self, user: str, room: RoomAddress, message: RoomMessage) -> None:
+        if not self._records(user, room):
+            return
         self._writer.append(
             ArchivedMessage(
                 gateway=self._gateway,

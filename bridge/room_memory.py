@@ -1,4 +1,8 @@
-"""The rooms each user is in, kept in the store so a restarted gateway can rejoin them."""
+"""The rooms each user is in, kept in the store so a restarted gateway can rejoin them.
+
+Persistent rooms (the user's choice) stay joined on the network while the user is away
+and are rejoined at start, so their history keeps being archived.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from bridge.addressing import AddressError, AddressGrammar, RoomAddress
 from bridge.muc.service import MucService
-from bridge.store.rooms import JoinedRooms
+from bridge.store.rooms import JoinedRoom, JoinedRooms
 
 Joined = set[tuple[RoomAddress, str]]
 
@@ -28,7 +32,36 @@ class RoomMemory:
         self._muc = muc
         self._online_resources = online_resources
         self._known: dict[str, Joined] = {}
+        self._persistent: dict[str, set[RoomAddress]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def is_persistent(self, user: str, room: RoomAddress) -> bool:
+        return room in self._persistent.get(user, set())
+
+    def has_persistent(self, user: str) -> bool:
+        return bool(self._persistent.get(user))
+
+    async def users_with_persistent_rooms(self) -> set[str]:
+        rows = await self._rows.list_for_gateway(self._gateway)
+        return {row.user for row in rows if row.persistent}
+
+    async def set_persistent(self, user: str, room: RoomAddress, persistent: bool) -> None:
+        rooms = self._persistent.setdefault(user, set())
+        if persistent:
+            rooms.add(room)
+        else:
+            rooms.discard(room)
+        nick = next((n for r, n in self._muc.joined_rooms(user) if r == room), None)
+        if nick is None:
+            nick = next((r.nick for r in await self._list(user) if r.room == self._local(room)), "")
+        if persistent or nick:
+            await self._rows.add(
+                self._gateway,
+                user,
+                self._local(room),
+                nick=nick or user.split("@")[0],
+                persistent=persistent,
+            )
 
     def sync(self, user: str) -> None:
         """Write the user's rooms when they changed; writes run beside the message path."""
@@ -40,17 +73,23 @@ class RoomMemory:
 
     def forget(self, user: str) -> None:
         self._known.pop(user, None)
+        self._persistent.pop(user, None)
 
     async def resume(self, user: str) -> None:
-        """After a restart: rejoin, for the user's online resources, the rooms they were in."""
+        """After a restart: rejoin what the user was in (for their online resources) and
+        every persistent room (with or without resources)."""
         joined = {room for room, _nick in self._muc.joined_rooms(user)}
         resources = self._online_resources(user)
-        for row in await self._rows.list_for_user(self._gateway, user):
+        for row in await self._list(user):
             try:
                 address = self._grammar.parse(row.room)
             except AddressError:
                 continue
-            if isinstance(address, RoomAddress) and address not in joined:
+            if not isinstance(address, RoomAddress):
+                continue
+            if row.persistent:
+                self._persistent.setdefault(user, set()).add(address)
+            if address not in joined and (resources or row.persistent):
                 self._known.setdefault(user, set()).add((address, row.nick))
                 self._spawn(self._muc.rejoin(user, address, row.nick, resources))
 
@@ -58,11 +97,21 @@ class RoomMemory:
         """Let pending writes finish: one cancelled mid-transaction would hold SQLite's lock."""
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def _list(self, user: str) -> list[JoinedRoom]:
+        return await self._rows.list_for_user(self._gateway, user)
+
+    def _local(self, room: RoomAddress) -> str:
+        return self._grammar.format(room)
+
     async def _write(self, user: str, added: Joined, removed: Joined) -> None:
         for room, _nick in removed:
-            await self._rows.remove(self._gateway, user, self._grammar.format(room))
+            if not self.is_persistent(user, room):
+                await self._rows.remove(self._gateway, user, self._local(room))
         for room, nick in added:
-            await self._rows.add(self._gateway, user, self._grammar.format(room), nick=nick)
+            persistent = self.is_persistent(user, room)
+            await self._rows.add(
+                self._gateway, user, self._local(room), nick=nick, persistent=persistent
+            )
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)

@@ -43,7 +43,7 @@ class StanzaRouter:
     def __init__(self, gateway: Gateway) -> None:
         self._gw = gateway
         self._send = gateway.link.send
-        self._rate = RateLimiter(gateway.config.limits.messages_per_minute)
+        self.rate = RateLimiter(gateway.config.limits.messages_per_minute)
 
     def register(self) -> None:
         routes: dict[str, Callable[[Iq], Awaitable[None]]] = {
@@ -53,7 +53,7 @@ class StanzaRouter:
             "{urn:xmpp:ping}ping": self._on_ping,
             "{jabber:iq:version}query": self._on_version,
             f"{{{NS_MUC_ADMIN}}}query": self._on_room_iq,
-            f"{{{NS_MUC_OWNER}}}query": self._on_room_iq,
+            f"{{{NS_MUC_OWNER}}}query": self._on_owner_iq,
             f"{{{NS_MAM}}}query": self._on_mam,
             f"{{{NS_MAM}}}metadata": self._on_mam,
         }
@@ -150,6 +150,16 @@ class StanzaRouter:
             self._send(error_reply(iq, XmppError("cancel", "feature-not-implemented"), text))
         self._gw.rooms.sync(iq["from"].bare)
 
+    async def _on_owner_iq(self, iq: Iq) -> None:
+        if iq["type"] not in ("get", "set"):
+            return
+        place = self._place_or_reply(iq)
+        if isinstance(place, RoomPlace) and place.nick is None:
+            await self._gw.room_config.on_owner_iq(iq, place.room)
+        elif place is not None:
+            text = f"{iq['to']} is not a room: room configuration does not apply."
+            self._send(error_reply(iq, XmppError("cancel", "feature-not-implemented"), text))
+
     async def _on_mam(self, iq: Iq) -> None:
         place = self._place_or_reply(iq)
         if place is not None:
@@ -165,7 +175,7 @@ class StanzaRouter:
         if place is None:
             return
         user = message["from"].bare
-        if message["body"] and not self._rate.allow(user):
+        if message["body"] and not self.rate.allow(user):
             text = "You are sending faster than this gateway allows; wait a moment and resend."
             self._send(error_reply(message, XmppError("wait", "resource-constraint"), text))
             return
@@ -190,6 +200,10 @@ class StanzaRouter:
         if place is None:
             return
         gateway = self._gw
+        kind = presence["type"]
+        if isinstance(place, RoomPlace) and not place.nick and kind in ("subscribe", "unsubscribe"):
+            await gateway.room_config.on_subscription(presence, place.room)
+            return
         if isinstance(place, RoomPlace):
             if self._over_room_limit(presence, place.room):
                 limit = gateway.config.limits.rooms_per_user

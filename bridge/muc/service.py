@@ -78,9 +78,11 @@ class MucService:
         sessions: SessionAccess,
         archive: RoomArchive,
         max_history: int = 20,
+        keep_joined: Callable[[str, RoomAddress], bool] = lambda user, room: False,
     ) -> None:
         self._sessions = sessions
         self._archive = archive
+        self._keep_joined = keep_joined
         self._registry = RoomRegistry()
         self._output = RoomOutput(gateway_jid=gateway_jid, grammar=grammar, send=send)
         self._joins = JoinAnswers(self._output, archive, max_history)
@@ -127,6 +129,8 @@ class MucService:
         step = state.leave(str(sender))
         if was_occupant:
             self._output.own_exit(state, [str(sender)])
+        if step is LeaveStep.LAST and self._keep_joined(sender.bare, room):
+            return  # a persistent room: the gateway stays in and keeps the history
         if step is LeaveStep.LAST:
             self._registry.drop(sender.bare, room)
             try:

@@ -40,7 +40,9 @@ def create_engine(url: str) -> AsyncEngine:
         return create_async_engine(parsed, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(parsed)
+    # One connection: SQLite has one writer anyway, and queueing in the pool beats "database
+    # is locked" errors and busy-waits between connections of the same process.
+    engine = create_async_engine(parsed, pool_size=1, max_overflow=0)
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
 

@@ -37,6 +37,7 @@ class Ngircd(ManagedServer):
         name: str = "irc.localhost",
         *,
         operator: IrcOperator | None = None,
+        password: str | None = None,
         startup_timeout: float = 20.0,
     ) -> None:
         if "." not in name:
@@ -47,6 +48,7 @@ class Ngircd(ManagedServer):
             _check_setting(operator.name, "operator name")
             _check_setting(operator.password, "operator password")
         self.operator = operator
+        self.password = None if password is None else _check_setting(password, "password")
         self.port = free_port()
         self.config_path = workdir / "ngircd.conf"
         self.motd_path = workdir / "ngircd.motd"
@@ -87,6 +89,7 @@ class Ngircd(ManagedServer):
             f"Ports = {self.port}",
             f"MotdFile = {self.motd_path}",
             "PidFile =",
+            *([f"Password = {self.password}"] if self.password is not None else []),
             "[Limits]",
             # No flood penalty: tests and benchmarks send bursts; the gateway paces itself.
             "MaxPenaltyTime = 0",

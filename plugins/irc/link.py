@@ -60,6 +60,8 @@ class LinkConfig:
     tls_ports: tuple[int, ...]
     tls: TlsOptions
     nick: str
+    nick_configured: bool
+    """The nick comes from the user's settings: it wins over the nick of a room join."""
     username: str
     realname: str
     password: str | None
@@ -114,6 +116,12 @@ class IrcLink:
 
     def wait_ready(self) -> asyncio.Event:
         return self.ready
+
+    def join_nick(self, requested: str) -> str:
+        """The nick to join a channel with: the configured one, if the user set one."""
+        if self.config.nick_configured and self.state is not None:
+            return self.state.nick
+        return requested
 
     async def _connect_once(self) -> None:
         config = self.config

@@ -125,7 +125,8 @@ class IrcNetwork:
         fallback_nick: str,
     ) -> LinkConfig:
         preset = self._preset(server)
-        nick = settings.nick or (defaults.nick if defaults else "") or fallback_nick
+        configured_nick = settings.nick or (defaults.nick if defaults else "")
+        nick = configured_nick or fallback_nick
         username = settings.username or (defaults.username if defaults else "") or nick
         webirc = preset.webirc_password if preset else None
         return LinkConfig(
@@ -135,6 +136,7 @@ class IrcNetwork:
             tls_ports=tuple(int(p) for p in settings.tls_ports),
             tls=TlsOptions(verify=settings.verify_cert, fingerprint=settings.fingerprint or None),
             nick=nick,
+            nick_configured=bool(configured_nick),
             username=username,
             realname=settings.realname
             or (defaults.realname if defaults else "")

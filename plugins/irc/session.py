@@ -74,7 +74,7 @@ class IrcSession:
         link = await self.link(server, nick)
         state = _state(link)
         if isinstance(action, JoinRoom):
-            link.run(state.join(action.room.name, action.nick, action.password))
+            link.run(state.join(action.room.name, link.join_nick(action.nick), action.password))
         elif isinstance(action, SendMessage):
             if isinstance(action.target, ServerAddress):
                 for line in action.body.splitlines():

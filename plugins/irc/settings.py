@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import codecs
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
 def _ports(values: list[str]) -> list[str]:
@@ -66,6 +67,12 @@ class ServerSettings(BaseModel):
 
     _check_ports = field_validator("ports", "tls_ports")(_ports)
     _check_encodings = field_validator("encoding_in", "encoding_out")(_encoding)
+
+    @model_validator(mode="after")
+    def _some_port(self) -> Self:
+        if not self.ports and not self.tls_ports:
+            raise ValueError("give at least one port: in 'Ports' or 'TLS ports'")
+        return self
 
 
 class NetworkPreset(BaseModel):

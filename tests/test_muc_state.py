@@ -108,9 +108,19 @@ def test_link_loss_empties_the_room_but_keeps_the_nick_for_rejoin() -> None:
     state = RoomState(ROOM)
     state.request_join(PendingJoin(PHONE, "alice"))
     state.complete_join(joined("alice", Occupant("bob")))
-    assert state.lose_link() == {PHONE}
+    assert state.lose_link(rejoining=False) == {PHONE}
     assert not state.joined and not state.occupants and state.nick == "alice"
     assert state.request_join(PendingJoin(PHONE, "alice")) is JoinStep.START
+
+
+def test_a_network_rejoin_lets_the_resources_that_were_in_back_in() -> None:
+    state = RoomState(ROOM)
+    state.request_join(PendingJoin(PHONE, "alice"))
+    state.complete_join(joined("alice", Occupant("bob")))
+    state.lose_link(rejoining=True)
+    assert not state.joined and not state.resources
+    assert [join.resource for join in state.complete_join(joined("alice"))] == [PHONE]
+    assert state.resources == {PHONE}
 
 
 def test_registry_forgets_a_resource_everywhere_and_drops_empty_users() -> None:

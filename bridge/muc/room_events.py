@@ -215,4 +215,4 @@ class RoomEvents:
                     state, state.resources, Status.NETWORK_LOSS, reason=event.reason
                 )
             self.fail_joins(user, state, NotConnected(event.reason))
-            state.lose_link()
+            state.lose_link(rejoining=event.reconnecting)

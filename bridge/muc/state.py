@@ -155,13 +155,19 @@ class RoomState:
         del self.awaiting_echo[xmpp_id]
         return True
 
-    def lose_link(self) -> set[str]:
-        """The network link broke: nobody is in the room, but the nick is kept to rejoin."""
+    def lose_link(self, *, rejoining: bool) -> set[str]:
+        """The network link broke: nobody is in the room, but the nick is kept to rejoin.
+
+        When the network rejoins by itself, the resources that were in wait for that
+        rejoin, so they are let back in without asking (clients do not all rejoin on 333).
+        """
         gone = self.resources | set(self.pending)
         self.joined = False
         self.occupants.clear()
-        self.resources.clear()
         self.pending.clear()
+        if rejoining and self.nick:
+            self.pending = {r: PendingJoin(r, self.nick) for r in sorted(self.resources)}
+        self.resources.clear()
         return gone
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from slixmpp.stanza import Message, Presence
+from slixmpp.plugins.xep_0004 import Form
+from slixmpp.stanza import Iq, Message, Presence
 from slixmpp.xmlstream import StanzaBase
 
-from bridge.devservers import Ngircd
+from bridge.devservers import ComponentSpec, Ngircd
 from tests.bridge_fixture import BridgeStarter, Running
 from tests.irc_peer import IrcPeer
 from tests.test_rooms_e2e import join, self_presence
@@ -88,7 +89,15 @@ def unavailable(room: str, *codes: int) -> Callable[[StanzaBase], bool]:
 
 
 class GatewayStarter(Protocol):
-    def __call__(self, server: str, port: int, **options: Any) -> Awaitable[Running]: ...
+    def __call__(
+        self,
+        server: str,
+        port: int,
+        *,
+        spec: ComponentSpec | None = None,
+        database: Path | None = None,
+        **options: Any,
+    ) -> Awaitable[Running]: ...
 
 
 @pytest.fixture
@@ -111,11 +120,23 @@ async def irc_peer(ngircd: Ngircd) -> AsyncIterator[IrcPeerFactory]:
 @pytest.fixture
 def start_irc_gateway(start_bridge: BridgeStarter) -> GatewayStarter:
     """`await start_irc_gateway(name, port, reconnect_cap=1)`: an IRC gateway whose preset
-    *name* dials 127.0.0.1:*port*; extra keywords are gateway options."""
+    *name* dials 127.0.0.1:*port*; extra keywords are gateway options. The `spec` and
+    `database` of a stopped gateway start it again as it was (a process restart)."""
 
-    async def start(server: str, port: int, **options: Any) -> Running:
+    async def start(
+        server: str,
+        port: int,
+        *,
+        spec: ComponentSpec | None = None,
+        database: Path | None = None,
+        **options: Any,
+    ) -> Running:
         return await start_bridge(
-            network="irc", hosts={"allow_private": True}, options=preset(server, port, **options)
+            network="irc",
+            hosts={"allow_private": True},
+            options=preset(server, port, **options),
+            spec=spec,
+            database=database,
         )
 
     return start
@@ -150,3 +171,18 @@ async def own_ngircd(tmp_path: Path) -> AsyncIterator[NgircdFactory]:
 async def joined(client: XmppClient, room: str, nick: str, password: str | None = None) -> Any:
     """Join *room* as *nick* and return the self-presence (110)."""
     return await client.wait_for(self_presence(room), after=join(client, room, nick, password))
+
+
+async def register_with_gateway(client: XmppClient, run: Running, nick: str) -> None:
+    """XEP-0077 on the gateway: the gateway then follows the user's presence (XEP-0100)."""
+    form = Form()
+    form["type"] = "submit"
+    form["values"] = {"nick": nick}
+    iq: Iq = client.Iq()
+    iq["type"], iq["to"] = "set", run.jid
+    iq["register"].append(form)
+    reply = await client.iq(iq)
+    assert reply["type"] == "result", reply
+    await client.wait_for(
+        lambda s: isinstance(s, Presence) and s["type"] == "subscribe" and s["from"] == run.jid
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from slixmpp.plugins.xep_0085.stanza import ChatState
 from slixmpp.plugins.xep_0203.stanza import Delay
@@ -15,9 +16,11 @@ from bridge.addressing import AddressGrammar, ContactAddress, ServerAddress
 from bridge.delay import is_late
 from bridge.errors import LegacyError, XmppError
 from bridge.events import MessageIn, SendMessage, SendTyping, Typing
+from bridge.muc.ports import ArchivedMessage
 from bridge.muc.stanzas import clean_text
 from bridge.network import Capabilities
 from bridge.replies import error_reply, failure_reply
+from bridge.room_archive import RoomArchive
 from bridge.sessions import SessionManager
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ class ChatService:
         sessions: SessionManager,
         send: Callable[[Message], None],
         max_body_bytes: int,
+        archive: RoomArchive,
     ) -> None:
         self._gateway_jid = gateway_jid
         self._grammar = grammar
@@ -45,6 +49,7 @@ class ChatService:
         self._sessions = sessions
         self._send = send
         self.max_body_bytes = max_body_bytes
+        self._archive = archive
 
     def jid_of(self, source: ContactAddress | ServerAddress) -> str:
         return f"{self._grammar.format(source)}@{self._gateway_jid}"
@@ -76,6 +81,18 @@ class ChatService:
             await session.apply(request)
         except LegacyError as failure:
             self._send(failure_reply(message, failure))
+            return
+        if isinstance(target, ContactAddress):
+            own = ArchivedMessage(
+                stanza_id=str(uuid.uuid4()),
+                sender=user,
+                body=request.body,
+                when=datetime.now(UTC),
+                action=action,
+                origin_id=message["id"] or None,
+                own=True,
+            )
+            self._archive.record(user, target, own)
 
     def deliver(self, user: str, event: MessageIn) -> None:
         """A message from a person or a server, to the user's bare JID."""
@@ -89,6 +106,19 @@ class ChatService:
         message["body"] = f"{ACTION_PREFIX}{body}" if event.action else body
         if event.when is not None and is_late(event.when):
             _delay(message, event.when, self._gateway_jid)
+        if isinstance(source, ContactAddress):
+            stanza_id = str(uuid.uuid4())
+            message["stanza_id"]["id"] = stanza_id
+            message["stanza_id"]["by"] = self.jid_of(source)
+            theirs = ArchivedMessage(
+                stanza_id=stanza_id,
+                sender=source.name,
+                body=body,
+                when=event.when or datetime.now(UTC),
+                action=event.action,
+                legacy_id=event.legacy_id,
+            )
+            self._archive.record(user, source, theirs)
         self._send(message)
 
     def deliver_typing(self, user: str, event: Typing) -> None:

@@ -137,6 +137,12 @@ class Gateway:
             sessions=self.sessions,
             send=send,
             max_body_bytes=config.limits.max_body_bytes,
+            archive=RoomArchive(
+                archive,
+                self.domain,
+                network.grammar,
+                records=lambda user, _contact: self.book.archives_private(user),
+            ),
         )
         self.presence = PresenceService(
             gateway_jid=self.domain,

@@ -29,11 +29,11 @@ from slixmpp.plugins.xep_0313 import stanza as mam_stanza
 from slixmpp.stanza import Iq, Message
 from slixmpp.xmlstream import StanzaBase, register_stanza_plugin
 
-from bridge.addressing import AddressGrammar, RoomAddress
+from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress
 from bridge.errors import BadRequest, LegacyError, NotSupported, XmppError
 from bridge.muc.stanzas import room_message
 from bridge.replies import error_reply, failure_reply
-from bridge.routing import Place, RoomPlace
+from bridge.routing import ContactPlace, Place, RoomPlace
 from bridge.store.archive import MAX_PAGE, Archive, ArchivedMessage, ArchivePage, UnknownArchiveId
 from bridge.store.archive_writer import ArchiveWriter
 
@@ -59,6 +59,7 @@ NS_FORMS = "jabber:x:data"
 FEATURES = [NS_MAM, f"{NS_MAM}#extended", "urn:xmpp:sid:0"]
 """Disco features of every room JID."""
 
+Conversation = RoomAddress | ContactAddress
 _FIELDS = ("with", "start", "end", "before-id", "after-id", "ids")
 _BAD_REQUEST = XmppError("modify", "bad-request")
 _ITEM_NOT_FOUND = XmppError("cancel", "item-not-found")
@@ -170,7 +171,7 @@ def _sender(text: str | None, room_jid: str) -> str | None:
         raise BadRequest(f"The 'with' field holds '{text}', which is not a JID.") from None
     if jid.bare != JID(room_jid).bare:
         raise BadRequest(
-            f"The 'with' field must name an occupant of this room, such as {room_jid}/nick, "
+            f"The 'with' field must name {room_jid} (or, in a room, one of its occupants), "
             f"not {text}."
         )
     return jid.resource or None
@@ -221,30 +222,33 @@ class MamService:
         self._send = send
 
     async def on_iq(self, iq: Iq, place: Place) -> None:
-        """Any ``urn:xmpp:mam:2`` iq to a gateway JID: rooms answer, other JIDs refuse."""
+        """Any ``urn:xmpp:mam:2`` iq to a gateway JID: rooms and people answer."""
         if iq["type"] not in ("get", "set"):
             return
-        if not isinstance(place, RoomPlace):
-            text = (
-                "Only rooms keep an archive on this gateway; your own server archives your "
-                "one-to-one chats."
-            )
-            self._send(error_reply(iq, _NOT_IMPLEMENTED, text))
-        elif place.nick is not None:
-            text = f"Ask the room itself for its archive: {self._room_jid(place.room)}"
+        if isinstance(place, RoomPlace) and place.nick is None:
+            conversation: Conversation = place.room
+        elif isinstance(place, ContactPlace):
+            conversation = place.contact
+        elif isinstance(place, RoomPlace):
+            text = f"Ask the room itself for its archive: {self._jid(place.room)}"
             self._send(error_reply(iq, _BAD_REQUEST, text))
-        elif iq.xml.find(f"{{{NS_MAM}}}metadata") is not None:
-            await self.on_metadata(iq, place.room)
+            return
+        else:
+            text = "Rooms and people keep archives on this gateway, not the gateway itself."
+            self._send(error_reply(iq, _NOT_IMPLEMENTED, text))
+            return
+        if iq.xml.find(f"{{{NS_MAM}}}metadata") is not None:
+            await self.on_metadata(iq, conversation)
         elif iq["type"] == "get":
             reply = _answer(iq)
             reply["mam"].append(form())
             self._send(reply)
         else:
-            await self.on_query(iq, place.room)
+            await self.on_query(iq, conversation)
 
-    async def on_query(self, iq: Iq, room: RoomAddress) -> None:
+    async def on_query(self, iq: Iq, room: Conversation) -> None:
         """Send the page of the requester's archive the query asks for, then the fin."""
-        room_jid = self._room_jid(room)
+        room_jid = self._jid(room)
         try:
             query = parse_query(iq, room_jid)
         except LegacyError as error:
@@ -262,10 +266,10 @@ class MamService:
             self._send(error_reply(iq, _ITEM_NOT_FOUND, text))
             return
         for message in page.messages:
-            self._send(self._result(iq["from"], room_jid, query.query_id, message))
+            self._send(self._result(iq["from"], room, query.query_id, message))
         self._send(_fin(iq, page, newest_first=query.flip_page))
 
-    async def on_metadata(self, iq: Iq, room: RoomAddress) -> None:
+    async def on_metadata(self, iq: Iq, room: Conversation) -> None:
         """The first and last message of the requester's archive of *room*."""
         if iq["type"] != "get":
             text = "Archive metadata is read with an iq of type 'get'."
@@ -283,7 +287,7 @@ class MamService:
                 metadata[edge]["timestamp"] = message.when
         self._send(reply)
 
-    async def _page(self, user: str, room: RoomAddress, query: MamQuery) -> ArchivePage:
+    async def _page(self, user: str, room: Conversation, query: MamQuery) -> ArchivePage:
         return await self._archive.query(
             self._gateway,
             user,
@@ -300,21 +304,32 @@ class MamService:
             ids=query.ids,
         )
 
-    def _result(self, to: JID, room_jid: str, query_id: str, message: ArchivedMessage) -> Message:
-        """One archived message, forwarded as the room sent it (no 'to', as XEP-0313 says)."""
-        original = room_message(
-            origin=f"{room_jid}/{message.sender}" if message.sender else room_jid,
-            to="",
-            body=f"/me {message.body}" if message.action else message.body,
-            message_id=message.origin_id
-            if message.own and message.origin_id
-            else message.stanza_id,
-            stanza_id=message.stanza_id,
-            room_jid=room_jid,
-            origin_id=message.origin_id,
-        )
+    def _result(
+        self, to: JID, conversation: Conversation, query_id: str, message: ArchivedMessage
+    ) -> Message:
+        """One archived message, forwarded as it was sent (no 'to' in rooms, XEP-0313 §5)."""
+        jid = self._jid(conversation)
+        body = f"/me {message.body}" if message.action else message.body
+        if isinstance(conversation, RoomAddress):
+            original = room_message(
+                origin=f"{jid}/{message.sender}" if message.sender else jid,
+                to="",
+                body=body,
+                message_id=message.origin_id
+                if message.own and message.origin_id
+                else message.stanza_id,
+                stanza_id=message.stanza_id,
+                room_jid=jid,
+                origin_id=message.origin_id,
+            )
+        else:
+            original = Message(stream=None)
+            original["from"], original["to"] = (to.bare, jid) if message.own else (jid, to.bare)
+            original["type"] = "chat"
+            original["body"] = body
+            original["id"] = message.origin_id or message.stanza_id
         wrapper = Message(stream=None)
-        wrapper["from"] = room_jid
+        wrapper["from"] = jid
         wrapper["to"] = to
         wrapper["id"] = str(uuid.uuid4())
         result = wrapper["mam_result"]
@@ -324,8 +339,8 @@ class MamService:
         result["forwarded"].append(original)
         return wrapper
 
-    def _room_jid(self, room: RoomAddress) -> str:
-        return f"{self._grammar.format(room)}@{self._gateway}"
+    def _jid(self, conversation: Conversation) -> str:
+        return f"{self._grammar.format(conversation)}@{self._gateway}"
 
 
 def _fin(iq: Iq, page: ArchivePage, *, newest_first: bool) -> Iq:

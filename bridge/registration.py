@@ -34,6 +34,8 @@ register_stanza_plugin(Iq, Register)
 register_stanza_plugin(Register, Form)
 
 STAY_CONNECTED = "stay_connected"
+ARCHIVE_PRIVATE = "archive_private"
+CORE_FIELDS = frozenset({STAY_CONNECTED, ARCHIVE_PRIVATE})
 
 
 class RegistrationBook:
@@ -54,7 +56,16 @@ class RegistrationBook:
                     description="Keep the legacy session while all your XMPP clients are offline.",
                 ),
             ),
+            archive_private=(
+                bool,
+                Field(
+                    default=False,
+                    title="Archive private chats",
+                    description="Keep your one-to-one conversations in the gateway's archive.",
+                ),
+            ),
         )
+        self._archiving: set[str] = set()
 
     async def load(self, user: str) -> BaseModel | None:
         row = await self._rows.get(self._gateway, user)
@@ -63,17 +74,30 @@ class RegistrationBook:
         for secret in row.secrets.values():
             register_secret(secret)
         data: dict[str, Any] = {**row.fields, **row.secrets, STAY_CONNECTED: row.stay_connected}
-        return self.form.model_validate(data)
+        model = self.form.model_validate(data)
+        self._note_archiving(user, model)
+        return model
+
+    def archives_private(self, user: str) -> bool:
+        """Whether the user keeps their one-to-one chats (known once they have logged in)."""
+        return user in self._archiving
+
+    def _note_archiving(self, user: str, model: BaseModel) -> None:
+        if getattr(model, ARCHIVE_PRIVATE, False):
+            self._archiving.add(user)
+        else:
+            self._archiving.discard(user)
 
     async def settings(self, user: str) -> BaseModel | None:
         """What the plugin sees at login: its own model, without the core's fields."""
         full = await self.load(user)
         if full is None:
             return None
-        return self.network_form.model_validate(full.model_dump(exclude={STAY_CONNECTED}))
+        return self.network_form.model_validate(full.model_dump(exclude=set(CORE_FIELDS)))
 
     async def save(self, user: str, model: BaseModel) -> None:
         fields, secrets = split_secrets(model, skip=frozenset({STAY_CONNECTED}))
+        self._note_archiving(user, model)
         await self._rows.put(
             self._gateway,
             user,
@@ -151,11 +175,11 @@ class RegistrationService:
         previous = await self._book.load(user)
         model = model_from_form(self._book.form, submitted, keep_secrets_from=previous)
         plugin_part = self._book.network_form.model_validate(
-            model.model_dump(exclude={STAY_CONNECTED})
+            model.model_dump(exclude=set(CORE_FIELDS))
         )
         checked = await self._network.check_registration(user, plugin_part)
         stored = self._book.form.model_validate(
-            {**_raw(checked), STAY_CONNECTED: getattr(model, STAY_CONNECTED)}
+            {**_raw(checked), **{name: getattr(model, name) for name in CORE_FIELDS}}
         )
         await self._book.save(user, stored)
         log.info("registered %s (%s)", user, "new" if previous is None else "updated")

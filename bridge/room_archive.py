@@ -1,11 +1,11 @@
-"""The MUC emulation's archive port, on the store's batched writer."""
+"""The archive port of rooms (and of private chats), on the store's batched writer."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 
-from bridge.addressing import AddressGrammar, RoomAddress
+from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress
 from bridge.muc.ports import ArchivedMessage as RoomMessage
 from bridge.store.archive import ArchivedMessage
 from bridge.store.archive_writer import ArchiveWriter
@@ -19,14 +19,14 @@ class RoomArchive:
         writer: ArchiveWriter,
         gateway: str,
         grammar: AddressGrammar,
-        records: Callable[[str, RoomAddress], bool],
+        records: Callable[[str, RoomAddress | ContactAddress], bool],
     ) -> None:
         self._writer = writer
         self._gateway = gateway
         self._grammar = grammar
         self._records = records
 
-    def record(self, user: str, room: RoomAddress, message: RoomMessage) -> None:
+    def record(self, user: str, room: RoomAddress | ContactAddress, message: RoomMessage) -> None:
         if not self._records(user, room):
             return
         self._writer.append(

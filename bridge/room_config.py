@@ -15,7 +15,7 @@ from slixmpp.plugins.xep_0045.stanza import MUCOwnerQuery
 from slixmpp.stanza import Iq, Presence
 from slixmpp.xmlstream import StanzaBase, register_stanza_plugin
 
-from bridge.addressing import AddressGrammar, RoomAddress
+from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress
 from bridge.errors import BadRequest, XmppError
 from bridge.forms import FormInvalid, form_from_model, model_from_form
 from bridge.network import CommandContext, NetworkCommand, UserStore
@@ -56,7 +56,7 @@ class RoomConfig:
         self._send = send
         self._history_off: set[tuple[str, RoomAddress]] = set()
 
-    def records(self, user: str, room: RoomAddress) -> bool:
+    def records(self, user: str, room: RoomAddress | ContactAddress) -> bool:
         return (user, room) not in self._history_off
 
     async def load(self, user: str, room: RoomAddress) -> RoomSettings:

@@ -171,8 +171,8 @@ def _sender(text: str | None, room_jid: str) -> str | None:
         raise BadRequest(f"The 'with' field holds '{text}', which is not a JID.") from None
     if jid.bare != JID(room_jid).bare:
         raise BadRequest(
-            f"The 'with' field must name {room_jid} (or, in a room, one of its occupants), "
-            f"not {text}."
+            f"The 'with' field must name {room_jid} (in a room, or one of its occupants "
+            f"such as {room_jid}/nick), not {text}."
         )
     return jid.resource or None
 

@@ -14,9 +14,9 @@ from slixmpp import JID
 from slixmpp.stanza import Iq, Message
 from slixmpp.xmlstream import StanzaBase
 
-from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress
+from bridge.addressing import AddressGrammar, RoomAddress
 from bridge.mam import FEATURES, NS_MAM, MamService
-from bridge.routing import ContactPlace, RoomPlace
+from bridge.routing import ContactPlace, GatewayPlace, RoomPlace
 from bridge.secrets import SecretBox, generate_key
 from bridge.store import ArchivedMessage, ArchiveWriter, Store, upgrade
 
@@ -309,10 +309,9 @@ async def test_metadata_names_the_first_and_last_message(harness: Harness) -> No
     assert reply["mam_metadata"]["end"]["timestamp"] == T0 + timedelta(seconds=3)
 
 
-async def test_only_rooms_have_an_archive(harness: Harness) -> None:
-    contact = ContactPlace(ContactAddress("irc.example.org", "bob"))
-    condition, text = error_of(await harness.ask(query_iq(), contact))
-    assert condition == "feature-not-implemented" and "rooms" in text
+async def test_rooms_and_people_have_archives_not_the_gateway(harness: Harness) -> None:
+    condition, text = error_of(await harness.ask(query_iq(), GatewayPlace()))
+    assert condition == "feature-not-implemented" and "Rooms and people" in text
     occupant = RoomPlace(ROOM, "bob")
     condition, text = error_of(await harness.ask(query_iq(), occupant))
     assert condition == "bad-request" and ROOM_JID in text

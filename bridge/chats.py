@@ -14,12 +14,12 @@ from slixmpp.xmlstream import register_stanza_plugin
 
 from bridge.addressing import AddressGrammar, ContactAddress, ServerAddress
 from bridge.delay import is_late
-from bridge.errors import LegacyError, XmppError
+from bridge.errors import LegacyError
 from bridge.events import MessageIn, SendMessage, SendTyping, Typing
 from bridge.muc.ports import ArchivedMessage
 from bridge.muc.stanzas import clean_text
 from bridge.network import Capabilities
-from bridge.replies import error_reply, failure_reply
+from bridge.replies import failure_reply
 from bridge.room_archive import RoomArchive
 from bridge.sessions import SessionManager
 
@@ -40,7 +40,6 @@ class ChatService:
         capabilities: Capabilities,
         sessions: SessionManager,
         send: Callable[[Message], None],
-        max_body_bytes: int,
         archive: RoomArchive,
     ) -> None:
         self._gateway_jid = gateway_jid
@@ -48,7 +47,6 @@ class ChatService:
         self._capabilities = capabilities
         self._sessions = sessions
         self._send = send
-        self.max_body_bytes = max_body_bytes
         self._archive = archive
 
     def jid_of(self, source: ContactAddress | ServerAddress) -> str:
@@ -64,10 +62,6 @@ class ChatService:
                 session = self._sessions.session_of(user)
                 if session is not None:
                     await _quietly(session.apply(SendTyping(target, state == "composing")))
-            return
-        if len(body.encode()) > self.max_body_bytes:
-            text = f"The message is over this gateway's limit of {self.max_body_bytes} bytes."
-            self._send(error_reply(message, XmppError("modify", "not-acceptable"), text))
             return
         action = body.startswith(ACTION_PREFIX)
         request = SendMessage(

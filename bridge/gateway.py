@@ -71,6 +71,9 @@ class Gateway:
         self.domain = config.domain
         self.name = config.name or f"{network.name.upper()} gateway"
         self.xmpp = ComponentXMPP(self.domain, secret)
+        fixed = network.grammar.fixed_server
+        self.fixed_server = ServerAddress(fixed) if fixed else None
+        """In fixed-server mode the gateway JID is also the server's."""
         self.link = ComponentLink(self.xmpp, config.server_host, config.server_port)
         send = self.link.send
         self.gate = gate = RegistrationGate(config.registration)
@@ -136,7 +139,6 @@ class Gateway:
             capabilities=network.capabilities,
             sessions=self.sessions,
             send=send,
-            max_body_bytes=config.limits.max_body_bytes,
             archive=RoomArchive(
                 archive,
                 self.domain,
@@ -171,6 +173,7 @@ class Gateway:
             is_admin=lambda jid: is_admin(self.config, jid),
             session_of=self.sessions.session_of,
             store_for=self.user_store,
+            fixed_server=self.fixed_server,
             send=send,
         )
         self.registration = RegistrationService(
@@ -268,7 +271,6 @@ class Gateway:
         self.gate.update(config.registration)
         self.hosts.update(config.hosts)
         self.router.rate.set_rate(config.limits.messages_per_minute)
-        self.chats.max_body_bytes = config.limits.max_body_bytes
 
     # ------------------------------------------------------------------ addresses
 

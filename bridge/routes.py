@@ -80,8 +80,11 @@ class StanzaRouter:
 
     async def _on_disco_items(self, iq: Iq) -> None:
         place = self._gw.locate_or_none(iq["to"])
-        if isinstance(place, ServerPlace) and not iq["disco_items"]["node"]:
-            await self._gw.directory.on_items(iq, place.server)
+        server = place.server if isinstance(place, ServerPlace) else None
+        if isinstance(place, GatewayPlace):
+            server = self._gw.fixed_server
+        if server is not None and not iq["disco_items"]["node"]:
+            await self._gw.directory.on_items(iq, server)
         else:
             self._gw.disco.on_items(iq)
 
@@ -175,6 +178,11 @@ class StanzaRouter:
         if place is None:
             return
         user = message["from"].bare
+        limit = self._gw.config.limits.max_body_bytes
+        if len(message["body"].encode()) > limit:
+            text = f"The message is over this gateway's limit of {limit} bytes."
+            self._send(error_reply(message, XmppError("modify", "not-acceptable"), text))
+            return
         if message["body"] and not self.rate.allow(user):
             text = "You are sending faster than this gateway allows; wait a moment and resend."
             self._send(error_reply(message, XmppError("wait", "resource-constraint"), text))
@@ -192,6 +200,8 @@ class StanzaRouter:
             await gateway.chats.on_message(message, place.contact)
         elif isinstance(place, ServerPlace):
             await gateway.chats.on_message(message, place.server)
+        elif gateway.fixed_server is not None:
+            await gateway.chats.on_message(message, gateway.fixed_server)
         elif message["body"]:
             gateway.presence.tell(user, gateway.help_text())
 

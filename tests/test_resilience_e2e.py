@@ -104,6 +104,15 @@ async def test_a_huge_body_is_refused_and_the_gateway_keeps_serving(
     assert "1000 bytes" in error["error"]["text"]
     alice.make_message(mto=contact, mbody="short", mtype="chat").send()
     await wait_until(lambda: (user, "bob", "short") in run.world.private, 5, "not delivered")
+    room = room_jid(run, "#big")
+    await alice.wait_for(self_presence(room), after=join(alice, room, "alice"))
+    mark = alice.mark()
+    alice.make_message(mto=room, mbody="y" * 5000, mtype="groupchat").send()
+    error = await alice.wait_for(
+        lambda s: isinstance(s, Message) and s["type"] == "error", after=mark
+    )
+    assert error["error"]["condition"] == "not-acceptable"
+    assert not any(len(body) > 1000 for _nick, body in run.world.room("#big").log)
 
 
 async def test_private_messages_both_ways(

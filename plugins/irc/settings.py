@@ -7,6 +7,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from plugins.irc.tls import normalise_fingerprint
+
 
 def _ports(values: list[str]) -> list[str]:
     cleaned = [v.strip() for v in values if v.strip()]
@@ -14,6 +16,10 @@ def _ports(values: list[str]) -> list[str]:
         if not value.isdigit() or not 1 <= int(value) <= 65535:
             raise ValueError(f"'{value}' is not a port number (1 to 65535)")
     return cleaned
+
+
+def _fingerprint(value: str) -> str:
+    return normalise_fingerprint(value) if value.strip() else ""
 
 
 def _encoding(value: str) -> str:
@@ -66,6 +72,7 @@ class ServerSettings(BaseModel):
     encoding_out: str = Field("", title="Outgoing encoding", description="UTF-8 if empty.")
 
     _check_ports = field_validator("ports", "tls_ports")(_ports)
+    _check_fingerprint = field_validator("fingerprint")(_fingerprint)
     _check_encodings = field_validator("encoding_in", "encoding_out")(_encoding)
 
     @model_validator(mode="after")

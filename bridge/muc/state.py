@@ -73,6 +73,8 @@ class RoomState:
     resources: set[str] = field(default_factory=set)
     pending: dict[str, PendingJoin] = field(default_factory=dict)
     awaiting_echo: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    # Pending joins are only those kept over a network loss: a client's own join still asks.
+    pending_from_loss: bool = False
 
     def request_join(self, join: PendingJoin) -> JoinStep:
         """Record *join* and say whether it needs the network."""
@@ -81,7 +83,8 @@ class RoomState:
         if self.joined:
             self.resources.add(join.resource)
             return JoinStep.ANSWER
-        first = not self.pending
+        first = not self.pending or self.pending_from_loss
+        self.pending_from_loss = False
         self.pending[join.resource] = join
         return JoinStep.START if first else JoinStep.WAIT
 
@@ -95,12 +98,14 @@ class RoomState:
         answered = list(self.pending.values())
         self.resources.update(self.pending)
         self.pending.clear()
+        self.pending_from_loss = False
         return answered
 
     def fail_join(self) -> list[PendingJoin]:
         """The network refused the join: every pending resource gets the error."""
         failed = list(self.pending.values())
         self.pending.clear()
+        self.pending_from_loss = False
         return failed
 
     def leave(self, resource: str) -> LeaveStep:
@@ -165,8 +170,10 @@ class RoomState:
         self.joined = False
         self.occupants.clear()
         self.pending.clear()
+        self.pending_from_loss = False
         if rejoining and self.nick:
             self.pending = {r: PendingJoin(r, self.nick) for r in sorted(self.resources)}
+            self.pending_from_loss = bool(self.pending)
         self.resources.clear()
         return gone
 

@@ -11,11 +11,11 @@ what the next connection rejoins.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from bridge.addressing import ContactAddress, RoomAddress, ServerAddress
-from bridge.errors import BadRequest, NoSuchContact, NoSuchRoom
+from bridge.errors import BadRequest, NickInUse, NoSuchContact, NoSuchRoom, NotConnected
 from bridge.events import (
     Affiliation,
     ContactPresence,
@@ -23,18 +23,30 @@ from bridge.events import (
     JoinFailed,
     LegacyEvent,
     MessageIn,
+    NickChangeFailed,
     Role,
     Show,
 )
+from bridge.network import RoomListing
 from plugins.irc.channels import Channel, Phase, join_error, power_lines
+from plugins.irc.chathistory import HistoryReplay, SeenHistory, server_time
 from plugins.irc.echoes import EchoMatcher
 from plugins.irc.membership import Identity, Membership
 from plugins.irc.protocol import ctcp
 from plugins.irc.protocol.casemap import fold, same
 from plugins.irc.protocol.formatting import irc_to_plain, irc_to_styled, plain_to_irc
 from plugins.irc.protocol.isupport import ServerFeatures
-from plugins.irc.protocol.message import IrcMessage, MalformedLine, cmd, nick_of, parse_line
+from plugins.irc.protocol.message import IrcMessage, cmd, nick_of
 from plugins.irc.protocol.splitting import max_body_bytes, prefix_length, split_message
+from plugins.irc.queries import Answer, ChannelList, CtcpQuestions
+from plugins.irc.user_input import (
+    NOT_IN_CHANNEL,
+    check_channel_name,
+    one_line,
+    raw_lines,
+    valid_nick,
+)
+from plugins.irc.watch import ContactWatch
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +57,6 @@ Handler = Callable[[IrcMessage], list[Output]]
 _SILENT_NUMERICS = frozenset({"302", "305", "306", "329", "333", "366"})
 _NICK_ERRORS = frozenset({"432", "433", "436", "437"})
 _AWAY_SHOWS = frozenset({Show.AWAY, Show.XA, Show.DND})
-# Characters no nick may hold (RFC 2812, and what servers agree on), or start with.
-_NOT_IN_NICK = frozenset(" ,*?!@.:\t\r\n\0\x07")
-_NOT_FIRST_IN_NICK = frozenset("0123456789-")
-_NOT_IN_CHANNEL = frozenset(" ,\x07\t\r\n\0")
 
 
 class IrcClientState:
@@ -74,6 +82,11 @@ class IrcClientState:
         self._wanted_nick: str | None = None
         self._away: str | None = None
         self._lost = False
+        self._list = ChannelList(server, lambda: self._features)
+        self._ctcp = CtcpQuestions(lambda: self._members.channels.casemapping)
+        self._watch = ContactWatch(server, lambda: self._features, self._members.shares_channel)
+        self.history = SeenHistory(features.casemapping)
+        self._replay = HistoryReplay(lambda: self._caps, lambda: self._features)
         self._handlers: dict[str, Handler] = {
             "PING": lambda message: [cmd("PONG", *message.params)],
             "PRIVMSG": self._on_text,
@@ -86,7 +99,15 @@ class IrcClientState:
             "301": self._on_away_reply,
             "302": self._on_userhost,
             "396": self._on_host_hidden,
+            "BATCH": self._or_numeric(self._replay.on_batch),
+            "321": self._or_numeric(self._list.on_start),
+            "322": self._or_numeric(self._list.on_item),
+            "323": self._or_numeric(self._list.on_end),
+            "263": self._or_numeric(self._list.on_refused),
+            "416": self._or_numeric(self._list.on_refused),
         }
+        for command, handler in self._watch.handlers.items():
+            self._handlers[command] = self._or_numeric(handler)
 
     @property
     def nick(self) -> str:
@@ -107,6 +128,16 @@ class IrcClientState:
             return []
 
     def _dispatch(self, message: IrcMessage) -> list[Output]:
+        if self._replay.channel_of(message) is not None:
+            replayed = message.command in ("PRIVMSG", "NOTICE")
+            return self._on_text(message, replay=True) if replayed else []
+        out = self._handle(message)
+        if message.command == "366" and self._members.joined(message.param(1)) is not None:
+            self.history.saw(message.param(1), server_time(message), None)
+            out += self._replay.request(message.param(1))
+        return out + self._watch.observe(message)
+
+    def _handle(self, message: IrcMessage) -> list[Output]:
         membership = self._members.handlers.get(message.command)
         if membership is not None:
             events = membership(message)
@@ -119,12 +150,25 @@ class IrcClientState:
         log.debug("ignored a %s line", message.command)
         return []
 
-    def _on_text(self, message: IrcMessage) -> list[Output]:
-        """PRIVMSG and NOTICE: to a channel, to us, from a server, or our own echoed back."""
+    def _or_numeric(
+        self, handler: Callable[[IrcMessage], bool | Sequence[Output] | None]
+    ) -> Handler:
+        """A reply to one of our queries, or else a numeric for the user to read."""
+
+        def handle(message: IrcMessage) -> list[Output]:
+            handled = handler(message)
+            if handled is None or handled is False:
+                return self._on_numeric(message)
+            return [] if handled is True else list(handled)
+
+        return handle
+
+    def _on_text(self, message: IrcMessage, *, replay: bool = False) -> list[Output]:
+        """PRIVMSG and NOTICE: to a channel, to us, from a server, our own echoed, or replayed."""
         notice = message.command == "NOTICE"
         target, body = message.param(0), message.param(1)
         channel_name = self._channel_target(target)
-        when, legacy_id = _server_time(message), message.tags.get("msgid")
+        when, legacy_id = server_time(message), message.tags.get("msgid")
         from_server = self._from_server(message.source)
         if from_server and channel_name is None:
             text = irc_to_plain(body)
@@ -135,14 +179,16 @@ class IrcClientState:
         own = self._is_me(sender)
         request = ctcp.parse_ctcp(body)
         if request is not None and request.command != "ACTION":
-            return [] if own else self._on_ctcp(sender, request, reply=notice)
+            return [] if own or replay else self._on_ctcp(sender, request, reply=notice)
         source: RoomAddress | ContactAddress
         if channel_name is not None:
             source = self._members.room(channel_name)
+            if not self.history.saw(channel_name, when, legacy_id) and replay:
+                return []
         else:
             source = ContactAddress(self._server, target if own else sender)
         echo_of = None
-        if own and not notice:
+        if own and not notice and not replay:
             echo = self._echoes.match(self._fold(channel_name or target))
             if not echo.show:
                 return []
@@ -167,6 +213,8 @@ class IrcClientState:
     def _on_ctcp(self, sender: str, request: ctcp.Ctcp, *, reply: bool) -> list[Output]:
         if not sender:
             return []
+        if reply and self._ctcp.answered(sender, request):
+            return []
         if reply:
             text = f"CTCP {request.command} reply: {irc_to_plain(request.argument)}".rstrip()
             return [MessageIn(ContactAddress(self._server, sender), text, notice=True)]
@@ -181,8 +229,8 @@ class IrcClientState:
 
     def _on_away(self, message: IrcMessage) -> list[Output]:
         nick = nick_of(message.source)
-        if not nick or self._is_me(nick):
-            return []
+        if not nick or self._is_me(nick) or self._watch.watches(nick):
+            return []  # a watched contact's presence is the watch's to tell
         show = Show.AWAY if message.params else Show.AVAILABLE
         status = irc_to_plain(message.param(0))
         return [ContactPresence(ContactAddress(self._server, nick), show, status)]
@@ -197,7 +245,7 @@ class IrcClientState:
     def _on_away_reply(self, message: IrcMessage) -> list[Output]:
         """301, sent when we message someone away: their presence says so."""
         nick = message.param(1)
-        if not nick:
+        if not nick or self._watch.watches(nick):
             return []
         status = irc_to_plain(message.param(2))
         return [ContactPresence(ContactAddress(self._server, nick), Show.AWAY, status)]
@@ -247,34 +295,44 @@ class IrcClientState:
             return [JoinFailed(RoomAddress(self._server, subject), error)]
         if channel is not None and channel.phase is Phase.JOINED:
             return [MessageIn(self._members.room(subject), server_text or code, notice=True)]
+        if code == "401" and self._ctcp.no_such_nick(subject, self._server):
+            return []
         if code in ("401", "406") and subject and not self._features.is_channel(subject):
             text = f"{subject}: no such nick, the message was not delivered"
             return [MessageIn(ContactAddress(self._server, subject), text, notice=True)]
         if code in _NICK_ERRORS and self._wanted_nick and self._same(subject, self._wanted_nick):
-            return self._nick_refused(subject, server_text)
+            return self._nick_refused(code, subject, server_text)
         text = irc_to_plain(" ".join(message.params[1:])).strip()
         return [MessageIn(self._server_address(), text, notice=True)] if text else []
 
-    def _nick_refused(self, nick: str, server_text: str) -> list[Output]:
-        """A nick change failed: said in every room, since the user asked from one of them."""
+    def _nick_refused(self, code: str, nick: str, server_text: str) -> list[Output]:
+        """A nick change failed: every room hears it, since the user asked from one of them."""
         self._wanted_nick = None
-        text = f"cannot change nick to {nick}: {server_text or 'refused by the server'}"
-        rooms: list[RoomAddress | ServerAddress] = [*self._members.joined_rooms()]
-        return [MessageIn(room, text, notice=True) for room in rooms or [self._server_address()]]
+        said = server_text or "refused by the server"
+        rooms = self._members.joined_rooms()
+        if not rooms:
+            text = f"cannot change nick to {nick}: {said}"
+            return [MessageIn(self._server_address(), text, notice=True)]
+        error = (
+            BadRequest(f"{nick} is not a nick {self._server} accepts ({said}): choose another")
+            if code == "432"
+            else NickInUse(f"{nick} is taken on {self._server} ({said}): choose another nick")
+        )
+        return [NickChangeFailed(room, nick, error) for room in rooms]
 
     # ------------------------------------------------------------------ bridge → server
 
     def join(self, channel: str, nick: str, key: str | None) -> list[Output]:
         """JOIN *channel*; *nick* is taken first when no other channel ties us to ours."""
-        self._check_channel_name(channel)
-        if key is not None and any(char in _NOT_IN_CHANNEL for char in key):
+        check_channel_name(channel, self._features, self._server)
+        if key is not None and any(char in NOT_IN_CHANNEL for char in key):
             raise BadRequest("a channel key cannot contain spaces or commas")
         channels = self._members.channels
         known = channels.get(channel)
         if known is not None and known.phase is Phase.JOINED:
             return [self._members.room_joined(channels.spelling(channel), known)]
         lines: list[Output] = []
-        if not channels and _valid_nick(nick) and not self._is_me(nick):
+        if not channels and valid_nick(nick) and not self._is_me(nick):
             self._wanted_nick = nick
             lines.append(cmd("NICK", nick))
         if known is None:
@@ -290,7 +348,7 @@ class IrcClientState:
             return []
         name = channels.spelling(channel)
         del channels[channel]
-        reason = _one_line(plain_to_irc(reason))
+        reason = one_line(plain_to_irc(reason))
         return [cmd("PART", name, reason) if reason else cmd("PART", name)]
 
     def say(
@@ -303,7 +361,7 @@ class IrcClientState:
     ) -> list[Output]:
         """PRIVMSGs carrying *body*, cut to what the server relays whole; raw lines to a server."""
         if isinstance(target, ServerAddress):
-            return self._raw_lines(body)
+            return list(raw_lines(body, self._encoding_fallback))
         name = self._message_target(target)
         own_prefix = prefix_length(self._me.nick, self._me.user, self._me.host)
         budget = max_body_bytes(self._features, own_prefix, "PRIVMSG", name, ctcp_action=action)
@@ -316,7 +374,7 @@ class IrcClientState:
         return [cmd("PRIVMSG", name, ctcp.action(piece) if action else piece) for piece in pieces]
 
     def change_nick(self, nick: str) -> list[Output]:
-        if not _valid_nick(nick):
+        if not valid_nick(nick):
             raise BadRequest(f"{nick!r} cannot be an IRC nick: no spaces, ',', '!', '@' or ':'")
         if nick == self._me.nick:
             return []
@@ -324,11 +382,11 @@ class IrcClientState:
         return [cmd("NICK", nick)]
 
     def set_topic(self, channel: str, topic: str) -> list[Output]:
-        return [cmd("TOPIC", self._joined_name(channel), _one_line(plain_to_irc(topic)))]
+        return [cmd("TOPIC", self._joined_name(channel), one_line(plain_to_irc(topic)))]
 
     def kick(self, channel: str, nick: str, reason: str) -> list[Output]:
         name = self._joined_name(channel)
-        reason = _one_line(plain_to_irc(reason))
+        reason = one_line(plain_to_irc(reason))
         return [cmd("KICK", name, nick, reason) if reason else cmd("KICK", name, nick)]
 
     def set_power(
@@ -351,11 +409,38 @@ class IrcClientState:
         """AWAY with the status while the user is away, AWAY alone when back; once per change."""
         if show is Show.OFFLINE:
             return []
-        message = (_one_line(plain_to_irc(status)) or "away") if show in _AWAY_SHOWS else None
+        message = (one_line(plain_to_irc(status)) or "away") if show in _AWAY_SHOWS else None
         if message == self._away:
             return []
         self._away = message
         return [cmd("AWAY", message) if message else cmd("AWAY")]
+
+    def list_channels(self, now: float, answer: Answer[list[RoomListing]]) -> list[Output]:
+        """Ask for the server's channel list (LIST, unless a recent or running one serves)."""
+        return list(self._list.request(now, answer))
+
+    def ask_client(
+        self, contact: ContactAddress, command: str, answer: Answer[str]
+    ) -> list[Output]:
+        """CTCP *command* (VERSION, PING) to *contact*; *answer* gets the reply's text."""
+        return list(self._ctcp.ask(self._message_target(contact), command, answer))
+
+    def watch(self, nicks: Iterable[str]) -> list[Output]:
+        """Report the presence of exactly these nicks (MONITOR, or ISON at each poll)."""
+        return list(self._watch.sync(nicks))
+
+    def poll_contacts(self) -> list[Output]:
+        """The periodic ISON for watched nicks that MONITOR does not cover."""
+        return list(self._watch.poll())
+
+    def resume(self, previous: IrcClientState) -> list[Output]:
+        """Take over what the lost connection *previous* saw; fill the joined channels' gaps."""
+        self._replay.plan(self.history.adopt(previous.history))
+        return [
+            line
+            for room in self._members.joined_rooms()
+            for line in self._replay.request(room.name)
+        ]
 
     def channels(self) -> list[tuple[str, str | None]]:
         """Channels joined or being joined, as the server spells them, with their keys."""
@@ -369,7 +454,10 @@ class IrcClientState:
         self._echoes.clear()
         for channel in self._members.channels.values():
             channel.reset()
-        return [Disconnected(reason, reconnecting=True, server=self._server)]
+        gone = NotConnected(f"the connection to {self._server} was lost ({reason}): ask again")
+        self._list.fail(gone)
+        self._ctcp.fail(gone)
+        return [Disconnected(reason, reconnecting=True, server=self._server), *self._watch.lost()]
 
     # ------------------------------------------------------------------ helpers
 
@@ -400,15 +488,6 @@ class IrcClientState:
         name = target.lstrip(self._features.tokens.get("STATUSMSG", ""))
         return name if self._features.is_channel(name) else None
 
-    def _check_channel_name(self, channel: str) -> None:
-        if not self._features.is_channel(channel):
-            raise NoSuchRoom(
-                f"{channel} is not a channel on {self._server}: channel names start with"
-                f" {' or '.join(self._features.chantypes)}"
-            )
-        if len(channel) < 2 or any(char in _NOT_IN_CHANNEL for char in channel):
-            raise BadRequest(f"{channel!r} is not a valid channel name: no spaces or commas")
-
     def _joined_name(self, channel: str) -> str:
         """How the server spells a channel we are in; NoSuchRoom when we are not."""
         if self._members.joined(channel) is None:
@@ -418,44 +497,6 @@ class IrcClientState:
     def _message_target(self, target: RoomAddress | ContactAddress) -> str:
         if isinstance(target, RoomAddress):
             return self._joined_name(target.name)
-        if not _valid_nick(target.name) or self._features.is_channel(target.name):
+        if not valid_nick(target.name) or self._features.is_channel(target.name):
             raise NoSuchContact(f"{target.name!r} is not a valid IRC nick")
         return target.name
-
-    def _raw_lines(self, body: str) -> list[Output]:
-        """What the user typed to the server's JID: one IRC line per line, sent as it is."""
-        lines: list[Output] = []
-        for text in body.splitlines():
-            if not text.strip():
-                continue
-            try:
-                parsed = parse_line(text.encode(), self._encoding_fallback)
-            except MalformedLine as error:
-                raise BadRequest(f"not an IRC line: {text!r} ({error})") from None
-            lines.append(IrcMessage(parsed.command, parsed.params, tags=parsed.tags))
-        return lines
-
-
-def _valid_nick(nick: str) -> bool:
-    return (
-        bool(nick)
-        and nick[0] not in _NOT_FIRST_IN_NICK
-        and not any(char in _NOT_IN_NICK for char in nick)
-    )
-
-
-def _one_line(text: str) -> str:
-    """Text for a single IRC parameter: line breaks become spaces."""
-    return " ".join(text.splitlines()).strip()
-
-
-def _server_time(message: IrcMessage) -> datetime | None:
-    """When the server says the message was sent (IRCv3 server-time), if it says so."""
-    stamp = message.tags.get("time")
-    if not stamp:
-        return None
-    try:
-        when = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

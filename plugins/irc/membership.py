@@ -91,6 +91,14 @@ class Membership:
         channel = self.channels.get(name)
         return channel if channel is not None and channel.phase is Phase.JOINED else None
 
+    def shares_channel(self, nick: str) -> bool:
+        """Whether *nick* is in a channel we are in (so certainly online)."""
+        return any(
+            nick in channel.members
+            for channel in self.channels.values()
+            if channel.phase is Phase.JOINED
+        )
+
     def joined_rooms(self) -> list[RoomAddress]:
         return [self.room(name) for name, c in self.channels.items() if c.phase is Phase.JOINED]
 

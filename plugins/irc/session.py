@@ -1,10 +1,18 @@
-"""One XMPP user on IRC: a link per server, shared by all the user's resources."""
+"""One XMPP user on IRC: a link per server, shared by all the user's resources.
+
+Besides routing actions, the session keeps what must outlive one IRC connection: the
+nicks whose presence the user watches and what each channel last showed (handed from a
+lost connection's state to the next one), and it waits, bounded, for the answers to the
+user's questions (channel lists, CTCP VERSION and PING).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 from bridge.addressing import ContactAddress, ServerAddress
 from bridge.errors import LegacyError, NotConnected, NotSupported
@@ -19,12 +27,21 @@ from bridge.events import (
     SetPresence,
     SetSubject,
     UserAction,
+    WatchContact,
 )
 from bridge.network import RoomListing, SoftwareVersion
-from plugins.irc.client_state import IrcClientState
+from plugins.irc.client_state import IrcClientState, Output
 from plugins.irc.link import IrcLink
+from plugins.irc.protocol.casemap import fold
+from plugins.irc.queries import CTCP_TIMEOUT, LIST_TIMEOUT, Answer, software_of
+from plugins.irc.watch import ISON_INTERVAL
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Question = Callable[[IrcClientState, Answer[T]], list[Output]]
+TEND_SECONDS = 5.0
+"""How soon a new connection takes over the watches and the history of the lost one."""
 
 
 class IrcSession:
@@ -33,6 +50,10 @@ class IrcSession:
     def __init__(self, open_link: Callable[[str, str], asyncio.Task[IrcLink]]) -> None:
         self._open_link = open_link
         self._links: dict[str, asyncio.Task[IrcLink]] = {}
+        # Per server: the watched nicks (folded → as the user wrote it), the tending task.
+        self._watched: dict[str, dict[str, str]] = {}
+        self._tending: dict[str, asyncio.Task[None]] = {}
+        self._wake: dict[str, asyncio.Event] = {}
 
     async def link(self, server: str, nick: str = "") -> IrcLink:
         """The link to *server*, dialled on first use (one dial even when asked twice at once)."""
@@ -49,6 +70,7 @@ class IrcSession:
             raise
         if not link.ready.is_set():
             await link.ready.wait()
+        self._tend(server)
         return link
 
     def existing(self, server: str) -> IrcLink | None:
@@ -64,6 +86,9 @@ class IrcSession:
             return
         if isinstance(action, SendTyping):
             return  # IRC has no typing notifications everyone sees
+        if isinstance(action, WatchContact):
+            self._watch(action.contact, action.watch)
+            return
         if isinstance(action, LeaveRoom):
             joined = self.existing(action.room.server)
             if joined is not None and joined.state is not None:
@@ -98,13 +123,89 @@ class IrcSession:
             raise NotSupported(f"IRC has no {type(action).__name__}")
 
     async def list_rooms(self, server: ServerAddress) -> list[RoomListing]:
-        raise NotSupported("listing channels is not there yet")
+        link = await self.link(server.server)
+        now = asyncio.get_running_loop().time()
+        silence = f"{server.server} did not list its channels within {LIST_TIMEOUT:g} s: try again"
+        return await _ask(
+            link, lambda state, answer: state.list_channels(now, answer), LIST_TIMEOUT, silence
+        )
 
     async def contact_version(self, contact: ContactAddress) -> SoftwareVersion:
-        raise NotSupported("asking a nick's client version is not there yet")
+        return software_of(await self._ask_client(contact, "VERSION"))
 
     async def ping_contact(self, contact: ContactAddress) -> float:
-        raise NotSupported("pinging a nick is not there yet")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await self._ask_client(contact, "PING")
+        return loop.time() - started
+
+    async def _ask_client(self, contact: ContactAddress, command: str) -> str:
+        """CTCP *command* to *contact*; their client's answer, or an error that says why not."""
+        link = await self.link(contact.server)
+        silence = (
+            f"{contact.name} did not answer a CTCP {command} within {CTCP_TIMEOUT:g} s:"
+            " their IRC client may not answer such requests"
+        )
+        return await _ask(
+            link,
+            lambda state, answer: state.ask_client(contact, command, answer),
+            CTCP_TIMEOUT,
+            silence,
+        )
+
+    # ------------------------------------------------------------------ across connections
+
+    def _watch(self, contact: ContactAddress, watch: bool) -> None:
+        """Remember the nick (or forget it); the server's tending task tells the connection."""
+        nicks = self._watched.setdefault(contact.server.lower(), {})
+        key = fold(contact.name, "rfc1459")
+        if watch:
+            nicks[key] = contact.name
+        else:
+            nicks.pop(key, None)
+        self._tend(contact.server, wake=True)
+
+    def _tend(self, server: str, *, wake: bool = False) -> None:
+        """Make sure *server* has its tending task (dialling it if need be)."""
+        key = server.lower()
+        task = self._tending.get(key)
+        if task is None or task.done():
+            self._tending[key] = asyncio.get_running_loop().create_task(self._tending_loop(server))
+        if wake:
+            self._wake.setdefault(key, asyncio.Event()).set()
+
+    async def _tending_loop(self, server: str) -> None:
+        """Hands watches and seen history to each new connection; polls ISON meanwhile."""
+        key = server.lower()
+        wake = self._wake.setdefault(key, asyncio.Event())
+        try:
+            link = await self.link(server)
+        except LegacyError as error:
+            log.info("cannot watch contacts on %s: %s", server, error)
+            return
+        loop = asyncio.get_running_loop()
+        previous: IrcClientState | None = None
+        polled = loop.time()
+        while True:
+            wake.clear()
+            state = link.state
+            if state is not None and link.ready.is_set():
+                fresh, now = state is not previous, loop.time()
+                try:
+                    if fresh and previous is not None:
+                        link.run(state.resume(previous))
+                    link.run(state.watch(self._watched.get(key, {}).values()))
+                    if fresh:
+                        polled = now  # watching just sent MONITOR or ISON
+                    elif now - polled >= ISON_INTERVAL:
+                        link.run(state.poll_contacts())
+                        polled = now
+                except LegacyError as error:
+                    log.debug("tending %s waits for the connection: %s", server, error)
+                previous = state
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(TEND_SECONDS):
+                    await wake.wait()
 
     def _ready_links(self) -> list[IrcLink]:
         links = [self.existing(server) for server in self._links]
@@ -114,6 +215,9 @@ class IrcSession:
         return [server for server in self._links if self.existing(server) is not None]
 
     async def close(self, reason: str) -> None:
+        for tending in self._tending.values():
+            tending.cancel()
+        self._tending.clear()
         for task in self._links.values():
             if not task.done():
                 task.cancel()
@@ -131,6 +235,26 @@ def _server_of(action: UserAction) -> str:
     if isinstance(action, JoinRoom | ChangeNick | SetSubject | KickOccupant | SetOccupantPower):
         return action.room.server
     raise NotSupported(f"IRC has no {type(action).__name__}")
+
+
+async def _ask(link: IrcLink, question: Question[T], patience: float, silence: str) -> T:
+    """Put *question* to the link's connection; wait *patience* seconds at most for the answer."""
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+    def answer(result: T | LegacyError) -> None:
+        if future.done():
+            return  # answered after we stopped waiting
+        if isinstance(result, LegacyError):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
+
+    link.run(question(_state(link), answer))
+    try:
+        async with asyncio.timeout(patience):
+            return await future
+    except TimeoutError:
+        raise NotConnected(silence) from None
 
 
 def _state(link: IrcLink) -> IrcClientState:

@@ -10,10 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.addressing import ContactAddress, RoomAddress, ServerAddress
-from bridge.errors import BadRequest, NoSuchContact, NoSuchRoom
-from bridge.events import ContactPresence, MessageIn, Show
+from bridge.errors import BadRequest, NickInUse, NoSuchContact, NoSuchRoom
+from bridge.events import ContactPresence, MessageIn, NickChangeFailed, Show
+from plugins.irc.client_state import IrcClientState
 from plugins.irc.protocol.message import IrcMessage
 from tests.irc.client_helpers import (
+    FEATURES,
     ME,
     ROOM,
     SERVER,
@@ -234,19 +236,117 @@ def test_errors_about_a_joined_channel_are_shown_in_the_room() -> None:
     ]
 
 
-def test_nick_changes_are_checked_and_refusals_shown_in_the_rooms() -> None:
+def test_refused_nick_changes_fail_in_every_joined_room() -> None:
     state = make_state()
     join_channel(state, "#a")
     join_channel(state, "#b")
     with pytest.raises(BadRequest, match="cannot be an IRC nick"):
         state.change_nick("two words")
     assert wire(state.change_nick("taken")) == ["NICK taken"]
-    text = "cannot change nick to taken: Nickname is already in use"
-    assert feed(state, f":{SERVER} 433 me taken :Nickname is already in use") == [
-        MessageIn(RoomAddress(SERVER, "#a"), text, notice=True),
-        MessageIn(RoomAddress(SERVER, "#b"), text, notice=True),
+    refusals = feed(state, f":{SERVER} 433 me taken :Nickname is already in use")
+    assert [(e.room, e.nick) for e in refusals if isinstance(e, NickChangeFailed)] == [
+        (RoomAddress(SERVER, "#a"), "taken"),
+        (RoomAddress(SERVER, "#b"), "taken"),
     ]
+    for refusal in refusals:
+        assert isinstance(refusal, NickChangeFailed) and isinstance(refusal.error, NickInUse)
+        assert "taken is taken" in refusal.error.text and "already in use" in refusal.error.text
     assert state.nick == ME
+    state.change_nick("ünï")  # locally plausible; this server refuses it
+    [invalid, _] = feed(state, f":{SERVER} 432 me ünï :Erroneous nickname")
+    assert isinstance(invalid, NickChangeFailed) and isinstance(invalid.error, BadRequest)
+
+
+def test_a_refused_nick_outside_any_room_is_told_by_the_server() -> None:
+    state = make_state()
+    state.change_nick("taken")
+    assert feed(state, f":{SERVER} 433 me taken :Nickname is already in use") == [
+        MessageIn(
+            SERVER_JID, "cannot change nick to taken: Nickname is already in use", notice=True
+        )
+    ]
+
+
+HISTORY = frozenset({"batch", "draft/chathistory", "server-time", "message-tags"})
+SEEN = "@msgid=m1;time=2024-05-01T12:30:00.250Z :alice!a@h PRIVMSG #chan :before the drop"
+
+
+def reconnected(previous: IrcClientState, caps: frozenset[str] = HISTORY) -> IrcClientState:
+    """The next connection's state, the channel rejoined, after *previous* was lost."""
+    previous.lost("ping timeout")
+    state = make_state(caps=caps)
+    join_channel(state)
+    return state
+
+
+def test_after_a_reconnect_the_gap_is_asked_for_and_filled_without_duplicates() -> None:
+    before = make_state(caps=HISTORY)
+    join_channel(before)
+    feed(before, SEEN)
+    after = reconnected(before)
+    feed(after, "@msgid=m3;time=2024-05-01T12:40:00Z :alice!a@h PRIVMSG #chan :live again")
+    assert wire(after.resume(before)) == [
+        "CHATHISTORY AFTER #chan timestamp=2024-05-01T12:30:00.250Z 100"
+    ]
+    replayed = feed(
+        after,
+        f":{SERVER} BATCH +h1 chathistory #chan",
+        "@batch=h1;msgid=m1;time=2024-05-01T12:30:00.250Z :alice!a@h PRIVMSG #chan :before",
+        "@batch=h1;msgid=m2;time=2024-05-01T12:35:00Z :bob!b@h PRIVMSG #chan :in the gap",
+        "@batch=h1;msgid=m9;time=2024-05-01T12:36:00Z :bob!b@h PRIVMSG #chan :\x01VERSION\x01",
+        "@batch=h1;msgid=m8;time=2024-05-01T12:37:00Z :carol!c@h JOIN #chan",
+        "@batch=h1;msgid=m3;time=2024-05-01T12:40:00Z :alice!a@h PRIVMSG #chan :live again",
+        f":{SERVER} BATCH -h1",
+    )
+    assert replayed == [
+        MessageIn(
+            ROOM,
+            "in the gap",
+            nick="bob",
+            legacy_id="m2",
+            when=datetime(2024, 5, 1, 12, 35, tzinfo=UTC),
+        )
+    ]
+    # The batch is over: the same id live is a new line again, and carol never joined.
+    assert feed(after, ":carol!c@h PRIVMSG #chan :hi")[0] == MessageIn(ROOM, "hi", nick="carol")
+
+
+def test_a_channel_still_joining_asks_for_its_gap_once_joined() -> None:
+    before = make_state(caps=HISTORY)
+    join_channel(before)
+    feed(before, "@msgid=only-id :alice!a@h PRIVMSG #chan :no time on this server")
+    before.lost("ping timeout")
+    after = make_state(caps=HISTORY)
+    after.join("#chan", ME, None)
+    assert after.resume(before) == []
+    out = feed(
+        after,
+        ":me!~me@gw JOIN #chan",
+        f":{SERVER} 353 me = #chan :me alice",
+        f":{SERVER} 366 me #chan :End of /NAMES list.",
+    )
+    assert wire(out) == ["CHATHISTORY AFTER #chan msgid=only-id 100"]
+    assert feed(after, f":{SERVER} 366 me #chan :End of /NAMES list.") == []
+
+
+def test_no_history_is_asked_without_the_capabilities_or_a_starting_point() -> None:
+    before = make_state(caps=HISTORY)
+    join_channel(before)
+    feed(before, SEEN)
+    assert reconnected(before, caps=frozenset({"server-time"})).resume(before) == []
+    quiet = make_state(caps=HISTORY)
+    join_channel(quiet)
+    assert reconnected(quiet).resume(quiet) == []
+
+
+def test_the_server_limit_on_history_is_respected() -> None:
+    before = make_state(caps=HISTORY)
+    join_channel(before)
+    feed(before, SEEN)
+    before.lost("gone")
+    after = make_state(caps=HISTORY, features=FEATURES.with_tokens(["CHATHISTORY=50"]))
+    join_channel(after)
+    assert wire(after.resume(before))[0].endswith(" 50")
 
 
 def test_away_is_set_and_unset_once_per_change() -> None:
@@ -365,6 +465,7 @@ _COMMANDS += [
     "396",
 ]
 _COMMANDS += ["401", "403", "404", "433", "471", "475", "482", "372"]
+_COMMANDS += ["321", "322", "323", "263", "303", "730", "731", "734", "BATCH"]
 _WORDS = st.sampled_from(["", "#chan", "#CHAN", "me", "alice", "+o", "-v+b", "@", "*", "\x01"])
 
 

@@ -94,6 +94,17 @@ class NetworkPreset(BaseModel):
     fingerprint: str = ""
     webirc_password: SecretStr | None = None
 
+    _check_fingerprint = field_validator("fingerprint")(_fingerprint)
+
+    @model_validator(mode="after")
+    def _dialable(self) -> Self:
+        ports = [*self.ports, *self.tls_ports]
+        if not ports:
+            raise ValueError("give at least one port in `ports` or `tls_ports`")
+        if not all(1 <= port <= 65535 for port in ports):
+            raise ValueError(f"ports must be between 1 and 65535, found {ports}")
+        return self
+
 
 class IrcOptions(BaseModel):
     """`[gateway.options]` of an IRC gateway."""

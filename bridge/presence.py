@@ -29,6 +29,15 @@ CAPS_NODE = "https://github.com/xmpp-bridge/xmpp-bridge"
 _SHOWS = {"chat": Show.CHAT, "away": Show.AWAY, "xa": Show.XA, "dnd": Show.DND}
 
 
+def resource_presence(presence: Presence) -> ResourcePresence:
+    show = _SHOWS.get(presence["show"], Show.AVAILABLE)
+    try:
+        priority = int(presence["priority"] or 0)
+    except ValueError:
+        priority = 0
+    return ResourcePresence(show, presence["status"], priority)
+
+
 class PresenceService:
     def __init__(
         self,
@@ -103,9 +112,9 @@ class PresenceService:
 
     async def _resource_available(self, presence: Presence) -> None:
         user = presence["from"].bare
-        show = _SHOWS.get(presence["show"], Show.AVAILABLE)
-        state = ResourcePresence(show, presence["status"], int(presence["priority"] or 0))
-        first = self._sessions.resource_available(presence["from"].full, user, state)
+        first = self._sessions.resource_available(
+            presence["from"].full, user, resource_presence(presence)
+        )
         self._announce(presence["from"].full, self._jid, True)
         if first and await self._is_registered(user):
             self._spawn(self._login(user))

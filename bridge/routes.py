@@ -21,6 +21,7 @@ from bridge import __version__
 from bridge.addressing import AddressError, RoomAddress
 from bridge.errors import LegacyError, NotSupported, XmppError
 from bridge.policy import RateLimiter
+from bridge.presence import resource_presence
 from bridge.replies import Replyable, error_reply, failure_reply
 from bridge.routing import ContactPlace, GatewayPlace, Place, RoomPlace, ServerPlace
 
@@ -222,10 +223,21 @@ class StanzaRouter:
                 return
             await gateway.muc.on_presence(presence, place.room)
             gateway.rooms.sync(presence["from"].bare)
+            await self._note_room_presence(presence)
             return
         if presence["type"] in ("subscribe", "unsubscribe") and presence["to"].user:
             await gateway.accounts.remember_subscription(presence)
         await gateway.presence.on_presence(presence, place)
+
+    async def _note_room_presence(self, presence: Presence) -> None:
+        """Away/back sent to a room reaches the network too (IRC AWAY), even for users
+        whose presence the gateway is not subscribed to."""
+        sessions, sender = self._gw.sessions, presence["from"]
+        if presence["type"] in ("unavailable", "error"):
+            sessions.room_presence(sender.full, sender.bare, None)
+            return
+        sessions.room_presence(sender.full, sender.bare, resource_presence(presence))
+        await sessions.push_presence(sender.bare)
 
     def _over_room_limit(self, presence: Presence, room: RoomAddress) -> bool:
         if presence["type"] in ("unavailable", "error"):

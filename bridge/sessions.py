@@ -34,6 +34,10 @@ class ResourcePresence:
 @dataclass
 class UserState:
     resources: dict[str, ResourcePresence] = field(default_factory=dict)
+    # What resources told rooms only (users who never subscribed to the gateway): it shapes
+    # the presence the network sees, never when the session starts or ends.
+    room_presences: dict[str, ResourcePresence] = field(default_factory=dict)
+    pushed: SetPresence | None = None
     session: LegacySession | None = None
     login: asyncio.Task[LegacySession] | None = None
     stay_connected: bool = False
@@ -112,6 +116,7 @@ class SessionManager:
         log.info("logged in %s", user)
         presence = self.aggregate_presence(user)
         if presence is not None and presence.show is not Show.AVAILABLE:
+            state.pushed = presence
             await self._apply_quietly(session, presence)
         await self._on_login(user)
         return session
@@ -131,20 +136,35 @@ class SessionManager:
         state.resources.pop(full_jid, None)
         return not state.resources
 
+    def room_presence(self, full_jid: str, user: str, presence: ResourcePresence | None) -> None:
+        """A resource's availability as sent to a room (None: it left)."""
+        state = self._users.setdefault(user, UserState())
+        if presence is None:
+            state.room_presences.pop(full_jid, None)
+        else:
+            state.room_presences[full_jid] = presence
+
     def aggregate_presence(self, user: str) -> SetPresence | None:
         """The most available of the user's resources, as the legacy network should see it."""
         state = self._users.get(user)
-        if state is None or not state.resources:
+        if state is None:
+            return None
+        known = {**state.room_presences, **state.resources}
+        if not known:
             return None
         order = [Show.CHAT, Show.AVAILABLE, Show.AWAY, Show.XA, Show.DND]
-        best = min(state.resources.values(), key=lambda p: (order.index(p.show), -p.priority))
+        best = min(known.values(), key=lambda p: (order.index(p.show), -p.priority))
         return SetPresence(best.show, best.status)
 
     async def push_presence(self, user: str) -> None:
-        session = self.session_of(user)
+        """Tell the network the user's availability, when it changed since last told."""
+        state = self._users.get(user)
         presence = self.aggregate_presence(user)
-        if session is not None and presence is not None:
-            await self._apply_quietly(session, presence)
+        if state is None or state.session is None or presence is None:
+            return
+        if presence != state.pushed:
+            state.pushed = presence
+            await self._apply_quietly(state.session, presence)
 
     async def logout(self, user: str, reason: str) -> bool:
         """End the user's session (their online resources stay known); True when there was one."""

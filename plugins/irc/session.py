@@ -50,6 +50,8 @@ class IrcSession:
     def __init__(self, open_link: Callable[[str, str], asyncio.Task[IrcLink]]) -> None:
         self._open_link = open_link
         self._links: dict[str, asyncio.Task[IrcLink]] = {}
+        self._presence: SetPresence | None = None
+        """The user's availability, for links dialled later (IRC AWAY on connect)."""
         # Per server: the watched nicks (folded → as the user wrote it), the tending task.
         self._watched: dict[str, dict[str, str]] = {}
         self._tending: dict[str, asyncio.Task[None]] = {}
@@ -62,12 +64,15 @@ class IrcSession:
         if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
             task = self._open_link(server, nick)
             self._links[key] = task
+        new = not task.done()
         try:
             link = await asyncio.shield(task)
         except LegacyError:
             if self._links.get(key) is task:
                 del self._links[key]
             raise
+        if new and self._presence is not None and link.state is not None:
+            link.run(link.state.away(self._presence.show, self._presence.status))
         if not link.ready.is_set():
             await link.ready.wait()
         self._tend(server)
@@ -81,6 +86,7 @@ class IrcSession:
 
     async def apply(self, action: UserAction) -> None:
         if isinstance(action, SetPresence):
+            self._presence = action
             for ready in self._ready_links():
                 ready.run(_state(ready).away(action.show, action.status))
             return

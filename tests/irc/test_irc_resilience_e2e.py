@@ -112,3 +112,30 @@ async def test_away_presence_is_irc_away_and_back(
     await wait_until(lambda: away_message_is("gone to lunch"), 10, "WHOIS to show 301")
     alice.send_presence()
     await wait_until(lambda: away_message_is(None), 10, "the away message to be cleared")
+
+
+async def test_away_sent_to_a_room_is_irc_away_without_registering(
+    irc_gateway: Running, ngircd: Ngircd, xmpp_user: XmppUserFactory, irc_peer: IrcPeerFactory
+) -> None:
+    channel = unique("#siesta")
+    bob = await irc_peer(unique("bob"))
+    await bob.join(channel)
+    alice = await xmpp_user("alice")
+    nick = unique("dozer")
+    room = channel_jid(irc_gateway, ngircd.name, channel)
+    await joined(alice, room, nick)
+
+    async def away_message() -> str | None:
+        mark = bob.mark()
+        bob.send(f"WHOIS {nick}")
+        await bob.wait_for(lambda m: m.command == "318", after=mark)
+        away = [m for m in bob.received[mark:] if m.command == "301"]
+        return away[0].param(-1) if away else None
+
+    async def away_is(expected: str | None) -> bool:
+        return await away_message() == expected
+
+    alice.send_presence(pto=f"{room}/{nick}", pshow="xa", pstatus="asleep")
+    await wait_until(lambda: away_is("asleep"), 10, "WHOIS to show 301")
+    alice.send_presence(pto=f"{room}/{nick}")
+    await wait_until(lambda: away_is(None), 10, "the away message to be cleared")

@@ -243,7 +243,7 @@ class Gateway:
             probe["to"] = user
             probe["type"] = "probe"
             self.link.send(probe)
-        staying = await self.rooms.users_with_persistent_rooms()
+        staying = await self.rooms.users_to_resume()
         staying |= {
             user for user in await self.book.users() if await self.book.stay_connected(user)
         }

@@ -13,7 +13,8 @@ from bridge.addressing import AddressError, AddressGrammar, RoomAddress
 from bridge.muc.service import MucService
 from bridge.store.rooms import JoinedRoom, JoinedRooms
 
-Joined = set[tuple[RoomAddress, str]]
+Joined = set[tuple[RoomAddress, str, frozenset[str]]]
+"""(room, nick, resources in it) for each room a user is in."""
 
 
 class RoomMemory:
@@ -41,9 +42,10 @@ class RoomMemory:
     def has_persistent(self, user: str) -> bool:
         return bool(self._persistent.get(user))
 
-    async def users_with_persistent_rooms(self) -> set[str]:
+    async def users_to_resume(self) -> set[str]:
+        """Users the gateway logs in at start: persistent rooms, or resources to let back in."""
         rows = await self._rows.list_for_gateway(self._gateway)
-        return {row.user for row in rows if row.persistent}
+        return {row.user for row in rows if row.persistent or row.resources}
 
     async def set_persistent(self, user: str, room: RoomAddress, persistent: bool) -> None:
         rooms = self._persistent.setdefault(user, set())
@@ -61,11 +63,15 @@ class RoomMemory:
                 self._local(room),
                 nick=nick or user.split("@")[0],
                 persistent=persistent,
+                resources=self._muc.resources_in(user, room),
             )
 
     def sync(self, user: str) -> None:
         """Write the user's rooms when they changed; writes run beside the message path."""
-        current = set(self._muc.joined_rooms(user))
+        current = {
+            (room, nick, frozenset(self._muc.resources_in(user, room)))
+            for room, nick in self._muc.joined_rooms(user)
+        }
         known = self._known.get(user, set())
         if current != known:
             self._known[user] = current
@@ -79,7 +85,7 @@ class RoomMemory:
         """After a restart: rejoin what the user was in (for their online resources) and
         every persistent room (with or without resources)."""
         joined = {room for room, _nick in self._muc.joined_rooms(user)}
-        resources = self._online_resources(user)
+        online = self._online_resources(user)
         for row in await self._list(user):
             try:
                 address = self._grammar.parse(row.room)
@@ -89,8 +95,11 @@ class RoomMemory:
                 continue
             if row.persistent:
                 self._persistent.setdefault(user, set()).add(address)
+            # Resources that were in the room and are gone get an error from their server,
+            # which the MUC emulation takes as their leaving.
+            resources = sorted({*online, *row.resources})
             if address not in joined and (resources or row.persistent):
-                self._known.setdefault(user, set()).add((address, row.nick))
+                self._known.setdefault(user, set()).add((address, row.nick, frozenset(resources)))
                 self._spawn(self._muc.rejoin(user, address, row.nick, resources))
 
     async def close(self) -> None:
@@ -104,13 +113,18 @@ class RoomMemory:
         return self._grammar.format(room)
 
     async def _write(self, user: str, added: Joined, removed: Joined) -> None:
-        for room, _nick in removed:
-            if not self.is_persistent(user, room):
+        still_in = {room for room, _nick, _resources in added}
+        for room, _nick, _resources in removed:
+            if room not in still_in and not self.is_persistent(user, room):
                 await self._rows.remove(self._gateway, user, self._local(room))
-        for room, nick in added:
-            persistent = self.is_persistent(user, room)
+        for room, nick, resources in added:
             await self._rows.add(
-                self._gateway, user, self._local(room), nick=nick, persistent=persistent
+                self._gateway,
+                user,
+                self._local(room),
+                nick=nick,
+                persistent=self.is_persistent(user, room),
+                resources=sorted(resources),
             )
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:

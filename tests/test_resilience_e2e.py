@@ -150,3 +150,20 @@ async def test_admin_commands_are_forbidden_to_others(
     iq["command"]["action"] = "execute"
     reply = await boss.iq(iq)
     assert reply["command"]["status"] == "completed"
+
+
+async def test_a_restart_puts_even_unregistered_users_back_in_their_rooms(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    first = await start_bridge(options={"needs_registration": False})
+    alice = await xmpp_user("alice")
+    room = room_jid(first, "#walk-in")
+    await alice.wait_for(self_presence(room), after=join(alice, room, "alice"))
+    await first.bridge.stop()
+    mark = alice.mark()
+    second = await start_bridge(
+        spec=first.spec, database=first.database, options={"needs_registration": False}
+    )
+    await alice.wait_for(self_presence(room), after=mark, timeout=15)
+    second.world.say("#walk-in", "bob", "you are back")
+    await alice.wait_for(groupchat(room, "you are back"), after=mark)

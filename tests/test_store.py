@@ -91,8 +91,30 @@ async def test_upgrade_creates_the_schema_the_models_describe(database_url: str)
     await upgrade(database_url)
     await upgrade(database_url)  # a second run is a no-op
 
-    assert await current_revision(database_url) == "0001"
+    assert await current_revision(database_url) == "0002"
     assert await schema_differences(database_url) == []
+
+
+async def test_upgrading_a_first_release_database_keeps_its_rooms(
+    database_url: str, box: SecretBox
+) -> None:
+    await upgrade(database_url, "0001")
+    engine = create_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                'INSERT INTO joined_rooms (gateway, "user", room, nick, persistent) '
+                "VALUES ('gw', 'a@x', '#c%irc', 'a', false)"
+            )
+        )
+    await engine.dispose()
+    await upgrade(database_url)
+    store = Store.open(database_url, box)
+    try:
+        [room] = await store.rooms.list_for_user("gw", "a@x")
+    finally:
+        await store.close()
+    assert (room.nick, room.resources) == ("a", ())
 
 
 async def test_sqlite_file_gets_its_directory_wal_and_foreign_keys(tmp_path: Path) -> None:

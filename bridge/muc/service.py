@@ -303,6 +303,11 @@ class MucService:
         except Exception as error:
             self._events.fail_joins(user, state, error)
 
+    def resources_in(self, user: str, room: RoomAddress) -> list[str]:
+        """The user's resources (full JIDs) in *room*."""
+        state = self._registry.get(user, room)
+        return sorted(state.resources) if state is not None else []
+
     def joined_rooms(self, user: str) -> list[tuple[RoomAddress, str]]:
         """(room, nick) of every room the user is in or was in before the link broke."""
         return [(s.room, s.nick) for s in self._registry.rooms_of(user) if s.nick]

@@ -70,6 +70,8 @@ class JoinedRoomRow(Base):
     nick: Mapped[str] = mapped_column(String)
     password: Mapped[bytes | None]
     persistent: Mapped[bool]
+    resources: Mapped[list[str]] = mapped_column(JSON, server_default="[]")
+    """Full JIDs that were in the room, let back in after a restart."""
 
 
 class ArchiveRow(Base):

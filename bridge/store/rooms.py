@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -23,6 +24,8 @@ class JoinedRoom:
     password: str | None = field(repr=False)
     """Room key in clear (decrypted by the store); never in repr."""
     persistent: bool
+    resources: tuple[str, ...] = ()
+    """The user's XMPP resources that were in the room (full JIDs)."""
 
 
 class JoinedRooms:
@@ -41,6 +44,7 @@ class JoinedRooms:
         nick: str,
         password: str | None = None,
         persistent: bool = False,
+        resources: Sequence[str] = (),
     ) -> None:
         """Record the room as joined (again: a new nick or key replaces the old)."""
         sealed = None if password is None else self._box.encrypt({_PASSWORD: password})
@@ -51,6 +55,7 @@ class JoinedRooms:
             "nick": nick,
             "password": sealed,
             "persistent": persistent,
+            "resources": sorted(resources),
         }
         async with self._db.session.begin() as session:
             await session.execute(
@@ -86,4 +91,5 @@ class JoinedRooms:
             nick=row.nick,
             password=password,
             persistent=row.persistent,
+            resources=tuple(row.resources or ()),
         )

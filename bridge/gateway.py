@@ -131,7 +131,11 @@ class Gateway:
             online_resources=self.sessions.online_resources,
         )
         self.room_config = RoomConfig(
-            grammar=network.grammar, store_for=self.user_store, rooms=self.rooms, send=send
+            grammar=network.grammar,
+            store_for=self.user_store,
+            rooms=self.rooms,
+            send=send,
+            extra=network.room_settings,
         )
         self.chats = ChatService(
             gateway_jid=self.domain,

@@ -51,6 +51,11 @@ class HostResolver(Protocol):
     async def resolve(self, host: str, port: int) -> list[str]: ...
 
 
+def room_scope(local: str) -> str:
+    """The UserStore scope of a room's settings; *local* is the room JID's local part."""
+    return f"room:{local}"
+
+
 class UserStore(Protocol):
     """Settings a plugin keeps for one user, by scope (a server, a room).
 
@@ -162,6 +167,9 @@ class Network(Protocol):
     commands: Sequence[NetworkCommand]
     server_registration: NetworkCommand | None
     """The per-server settings XEP-0077 on `server@gw` shows and stores (IRC's `configure`)."""
+    room_settings: type[BaseModel] | None
+    """Extra per-room fields (IRC: encodings), shown in the room's `configure` command and
+    owner form beside the core's; read them with ``store.load(room_scope(local), model)``."""
 
     async def check_registration(self, user: str, form: BaseModel) -> BaseModel:
         """Validate a submitted registration against the network (e.g. log in once).

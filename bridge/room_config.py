@@ -8,8 +8,9 @@ persistent for that user, unsubscribing undoes it (channels in the roster).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from slixmpp.plugins.xep_0004 import Form
 from slixmpp.plugins.xep_0045.stanza import MUCOwnerQuery
 from slixmpp.stanza import Iq, Presence
@@ -18,7 +19,7 @@ from slixmpp.xmlstream import StanzaBase, register_stanza_plugin
 from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress
 from bridge.errors import BadRequest, XmppError
 from bridge.forms import FormInvalid, form_from_model, model_from_form
-from bridge.network import CommandContext, NetworkCommand, UserStore
+from bridge.network import CommandContext, NetworkCommand, UserStore, room_scope
 from bridge.replies import error_reply
 from bridge.room_memory import RoomMemory
 
@@ -37,8 +38,14 @@ class RoomSettings(BaseModel):
     )
 
 
-def room_scope(local: str) -> str:
-    return f"room:{local}"
+def settings_model(extra: type[BaseModel] | None) -> type[RoomSettings]:
+    """The core's room settings, with the network's own fields when it declares some."""
+    if extra is None:
+        return RoomSettings
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in extra.model_fields.items()
+    }
+    return create_model(f"{extra.__name__}AndCore", __base__=RoomSettings, **fields)
 
 
 class RoomConfig:
@@ -49,7 +56,9 @@ class RoomConfig:
         store_for: Callable[[str], UserStore],
         rooms: RoomMemory,
         send: Callable[[StanzaBase], None],
+        extra: type[BaseModel] | None = None,
     ) -> None:
+        self.model = settings_model(extra)
         self._grammar = grammar
         self._store_for = store_for
         self._rooms = rooms
@@ -61,9 +70,9 @@ class RoomConfig:
 
     async def load(self, user: str, room: RoomAddress) -> RoomSettings:
         stored = await self._store_for(user).load(
-            room_scope(self._grammar.format(room)), RoomSettings
+            room_scope(self._grammar.format(room)), self.model
         )
-        settings = stored or RoomSettings(persistent=self._rooms.is_persistent(user, room))
+        settings = stored or self.model(persistent=self._rooms.is_persistent(user, room))
         self._remember(user, room, settings)
         return settings
 
@@ -92,7 +101,7 @@ class RoomConfig:
         return NetworkCommand(
             node="configure",
             name="Configure this room for you",
-            form=RoomSettings,
+            form=self.model,
             where="room",
             run=run,
             prefill=prefill,
@@ -104,9 +113,7 @@ class RoomConfig:
             reply: Iq = iq.reply(clear=True)
             current = await self.load(user, room)
             title = f"Your settings for {room.name}"
-            reply["mucowner_query"].append(
-                form_from_model(RoomSettings, title=title, values=current)
-            )
+            reply["mucowner_query"].append(form_from_model(self.model, title=title, values=current))
             self._send(reply)
             return
         submitted = iq["mucowner_query"]["form"]
@@ -114,7 +121,7 @@ class RoomConfig:
             self._send(iq.reply(clear=True))
             return
         try:
-            settings = model_from_form(RoomSettings, submitted)
+            settings = model_from_form(self.model, submitted)
         except FormInvalid as invalid:
             self._send(error_reply(iq, XmppError("modify", "not-acceptable"), str(invalid)))
             return

@@ -207,6 +207,7 @@ class LoopNetwork:
         self.grammar = AddressGrammar(room_prefixes="#")
         self.registration_form = LoopRegistration
         self.server_registration: NetworkCommand | None = None
+        self.room_settings: type[BaseModel] | None = None
         self.commands: Sequence[NetworkCommand] = (
             NetworkCommand(
                 node="who",

@@ -58,6 +58,7 @@ class IrcNetwork:
             ),
         )
         self.server_registration: NetworkCommand | None = self.commands[0]
+        self.room_settings: type[BaseModel] | None = None
         self._ident_registry = IdentRegistry()
         self._ident_key = os.urandom(32)
         self._identd = IdentServer(self._ident_registry, port=self.options.identd_port)

@@ -201,7 +201,8 @@ class Gateway:
             if network.server_registration is not None
             else None
         )
-        self.commands.add(self.registration.command())
+        for command in self.registration.commands():
+            self.commands.add(command)
         self.commands.add(self.room_config.command())
         for command in admin_commands(self):
             self.commands.add(command)

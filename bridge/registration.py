@@ -199,8 +199,9 @@ class RegistrationService:
         query.append(form)
         return reply
 
-    def command(self) -> NetworkCommand:
-        """The same registration as an XEP-0050 command on the gateway JID."""
+    def commands(self) -> list[NetworkCommand]:
+        """The same registration as XEP-0050 commands on the gateway JID: `register` for
+        Conversations users, and `configure` where Biboumi users look for their defaults."""
 
         async def prefill(context: CommandContext) -> BaseModel | None:
             return await self._book.load(context.user)
@@ -211,14 +212,10 @@ class RegistrationService:
             new = await self.register(context.user, _raw(form))
             return "You are registered." if new else "Your registration is updated."
 
-        return NetworkCommand(
-            node="register",
-            name="Register",
-            form=self._book.form,
-            where="gateway",
-            run=run,
-            prefill=prefill,
-        )
+        return [
+            NetworkCommand(node, name, self._book.form, "gateway", run, prefill)
+            for node, name in (("register", "Register"), ("configure", "Configure your defaults"))
+        ]
 
 
 class _Refused(LegacyError):

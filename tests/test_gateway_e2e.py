@@ -60,7 +60,7 @@ async def test_disco_shows_a_gateway_with_registration_and_commands(
         jid=run.jid, node="http://jabber.org/protocol/commands", timeout=10
     )
     nodes = {node for _jid, node, _name in items["disco_items"]["items"]}
-    assert {"register", "who"} <= nodes
+    assert {"register", "configure", "who"} <= nodes
     assert "shutdown-world" not in nodes, "admin-only commands are hidden from non-admins"
 
 

@@ -171,3 +171,17 @@ secret = "{component.secret}"
         assert gateway.gate.allows("boss@localhost")
     finally:
         await bridge.stop()
+
+
+async def test_configure_on_the_gateway_stores_the_users_defaults(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge()
+    alice = await xmpp_user("alice")
+    done = await run_command(
+        alice, run.jid, "configure", username="alice", password="pw", stay_connected="1"
+    )
+    assert done["command"]["status"] == "completed", done
+    stored = await run.gateway.book.load(alice.boundjid.bare)
+    assert stored is not None
+    assert stored.model_dump()["stay_connected"] is True

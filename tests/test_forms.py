@@ -42,7 +42,7 @@ class ServerSettings(BaseModel):
 
 
 def fields_of(form: Form) -> dict[str, ET.Element]:
-    return {f.get("var"): f for f in form.xml.findall(f"{{{NS}}}field")}
+    return {f.get("var", ""): f for f in form.xml.findall(f"{{{NS}}}field")}
 
 
 def values_of(field: ET.Element) -> list[str]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from slixmpp import JID
 from slixmpp.plugins.xep_0004 import Form
 from slixmpp.stanza import Iq, Message, Presence
 from slixmpp.xmlstream import StanzaBase
 
-from tests.bridge_fixture import BridgeStarter, Running
+from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
 from tests.waiting import wait_until
 from tests.xmpp_client import XmppClient
@@ -22,8 +23,13 @@ def _iq(client: XmppClient, to: str, kind: str = "get") -> Iq:
     return iq
 
 
+class HasJid(Protocol):
+    @property
+    def jid(self) -> str: ...
+
+
 async def register(
-    client: XmppClient, run: Running, username: str = "alice", password: str = "s3cret-pw"
+    client: XmppClient, run: HasJid, username: str = "alice", password: str = "s3cret-pw"
 ) -> Iq:
     form = Form()
     form["type"] = "submit"
@@ -50,14 +56,14 @@ async def test_disco_shows_a_gateway_with_registration_and_commands(
 ) -> None:
     run = await start_bridge()
     alice = await xmpp_user("alice")
-    info = await alice.plugin["xep_0030"].get_info(jid=run.jid, timeout=10)
+    info = await alice.plugin["xep_0030"].get_info(jid=JID(run.jid), timeout=10)
     identities = {(c, t) for c, t, _lang, _name in info["disco_info"]["identities"]}
     assert ("gateway", "loop") in identities
     assert ("conference", "text") in identities
     features = set(info["disco_info"]["features"])
     assert {"jabber:iq:register", "http://jabber.org/protocol/commands"} <= features
     items = await alice.plugin["xep_0030"].get_items(
-        jid=run.jid, node="http://jabber.org/protocol/commands", timeout=10
+        jid=JID(run.jid), node="http://jabber.org/protocol/commands", timeout=10
     )
     nodes = {node for _jid, node, _name in items["disco_items"]["items"]}
     assert {"register", "configure", "who"} <= nodes
@@ -72,7 +78,7 @@ async def test_ping_and_version_answer(
     ping = _iq(alice, run.jid)
     ping.enable("ping")
     assert (await alice.iq(ping))["type"] == "result"
-    version = await alice.plugin["xep_0092"].get_version(run.jid, timeout=10)
+    version = await alice.plugin["xep_0092"].get_version(JID(run.jid), timeout=10)
     assert version["software_version"]["name"] == "xmpp-bridge"
 
 
@@ -143,7 +149,7 @@ async def test_second_registration_updates_without_a_second_subscription(
     is_subscribe = _from(run.jid, "subscribe")
     assert (await register(alice, run, username="alice2"))["type"] == "result"
     stored = await run.gateway.book.load(alice.boundjid.bare)
-    assert stored is not None and stored.username == "alice2"
+    assert stored is not None and stored.model_dump()["username"] == "alice2"
     assert not [s for s in alice.received[mark:] if is_subscribe(s)]
 
 

@@ -16,7 +16,7 @@ from slixmpp.xmlstream import StanzaBase
 
 from bridge.addressing import AddressGrammar, RoomAddress
 from bridge.mam import FEATURES, NS_MAM, MamService
-from bridge.routing import ContactPlace, GatewayPlace, RoomPlace
+from bridge.routing import GatewayPlace, Place, RoomPlace
 from bridge.secrets import SecretBox, generate_key
 from bridge.store import ArchivedMessage, ArchiveWriter, Store, upgrade
 
@@ -40,7 +40,7 @@ class Harness:
         for number in numbers:
             self.writer.append(replace(said(number, user=user), **changes))
 
-    async def ask(self, iq: Iq, place: RoomPlace | ContactPlace | None = None) -> list[StanzaBase]:
+    async def ask(self, iq: Iq, place: Place | None = None) -> list[StanzaBase]:
         """Everything the service sends for *iq*."""
         self.sent.clear()
         await self.service.on_iq(iq, place or RoomPlace(ROOM))
@@ -106,8 +106,8 @@ def query_iq(
             iq["mam"].set_custom_field(var, value)
         else:
             iq["mam"]["form"].add_field(var=var, value=value)
-    for key, value in (rsm or {}).items():
-        iq["mam"]["rsm"][key] = value
+    for key, flag in (rsm or {}).items():
+        iq["mam"]["rsm"][key] = flag
     if flip:
         ET.SubElement(iq["mam"].xml, f"{{{NS_MAM}}}flip-page")
     return iq
@@ -283,7 +283,7 @@ async def test_bad_queries_name_what_is_wrong(harness: Harness) -> None:
         ({"fields": {"FORM_TYPE": "urn:xmpp:mam:1"}}, "bad-request", "FORM_TYPE"),
     ]
     for query, wanted, named in cases:
-        condition, text = error_of(await harness.ask(query_iq(**query)))
+        condition, text = error_of(await harness.ask(query_iq(**query)))  # type: ignore[arg-type]
         assert (condition, named in text) == (wanted, True), (query, text)
 
 

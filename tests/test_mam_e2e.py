@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slixmpp import JID
 from slixmpp.stanza import Message
 
@@ -11,7 +13,7 @@ from tests.test_rooms_e2e import groupchat, join, room_jid, self_presence
 from tests.xmpp_client import XmppClient
 
 
-async def archive_of(client: XmppClient, room: str, **query: object) -> list[Message]:
+async def archive_of(client: XmppClient, room: str, **query: Any) -> list[Message]:
     """Every archived message of *room*, paged by slixmpp's own MAM client, 10 at a time."""
     pages = client.plugin["xep_0313"].iterate(jid=JID(room), rsm={"max": 10}, **query)
     return [message async for message in pages]

@@ -13,7 +13,7 @@ from slixmpp.plugins.xep_0045.stanza import MUCAdminItem
 from slixmpp.stanza import Iq, Message, Presence
 from slixmpp.xmlstream import StanzaBase
 
-from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress
+from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress, ServerAddress
 from bridge.errors import (
     AuthFailed,
     Forbidden,
@@ -21,6 +21,7 @@ from bridge.errors import (
     NickInUse,
     NoSuchRoom,
     NotConnected,
+    NotSupported,
     RoomFull,
 )
 from bridge.events import (
@@ -51,6 +52,7 @@ from bridge.events import (
     UserAction,
 )
 from bridge.muc import ArchivedMessage, MucService
+from bridge.network import RoomListing, SoftwareVersion
 
 GATEWAY = "irc.example.org"
 ROOM = RoomAddress("irc.libera.chat", "#chan")
@@ -72,6 +74,15 @@ class FakeSession:
         self.applied.append(action)
         if type(action) in self.failures:
             raise self.failures[type(action)]
+
+    async def list_rooms(self, server: ServerAddress) -> list[RoomListing]:
+        raise NotSupported("not in these tests")
+
+    async def contact_version(self, contact: ContactAddress) -> SoftwareVersion:
+        raise NotSupported("not in these tests")
+
+    async def ping_contact(self, contact: ContactAddress) -> float:
+        raise NotSupported("not in these tests")
 
     async def close(self, reason: str) -> None:
         pass

@@ -59,6 +59,9 @@ _NICK_ERRORS = frozenset({"432", "433", "436", "437"})
 _AWAY_SHOWS = frozenset({Show.AWAY, Show.XA, Show.DND})
 
 
+MODE_COMMAND = "/mode "
+
+
 class IrcClientState:
     """Channels, members and our nick for one registered connection to ``server``."""
 
@@ -363,6 +366,9 @@ class IrcClientState:
         if isinstance(target, ServerAddress):
             return list(raw_lines(body, self._encoding_fallback))
         name = self._message_target(target)
+        if isinstance(target, RoomAddress) and body.startswith(MODE_COMMAND):
+            # Biboumi's habit: "/mode +o bob" in a channel is a MODE on that channel.
+            return [cmd("MODE", name, *body[len(MODE_COMMAND) :].split())]
         own_prefix = prefix_length(self._me.nick, self._me.user, self._me.host)
         budget = max_body_bytes(self._features, own_prefix, "PRIVMSG", name, ctcp_action=action)
         try:

@@ -113,6 +113,17 @@ def test_say_to_a_channel_and_a_contact() -> None:
     assert state.say(ALICE, " \n ", action=False, xmpp_id="4") == []
 
 
+def test_slash_mode_in_a_channel_is_a_mode_command() -> None:
+    state = make_state()
+    join_channel(state)
+    assert wire(state.say(ROOM, "/mode +o bob", action=False, xmpp_id="1")) == [
+        "MODE #chan +o bob"
+    ]
+    assert wire(state.say(ALICE, "/mode +o bob", action=False, xmpp_id="2")) == [
+        "PRIVMSG alice :/mode +o bob"
+    ]
+
+
 def test_say_refuses_what_cannot_be_sent() -> None:
     state = make_state()
     with pytest.raises(

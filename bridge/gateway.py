@@ -40,6 +40,7 @@ from bridge.muc.service import ROOM_FEATURES, MucService
 from bridge.network import Network
 from bridge.policy import HostPolicy, RegistrationGate, is_admin
 from bridge.presence import CAPS_NODE, PresenceService
+from bridge.privileges import Privileges
 from bridge.registration import RegistrationBook, RegistrationService
 from bridge.room_archive import RoomArchive
 from bridge.room_config import RoomConfig
@@ -130,11 +131,14 @@ class Gateway:
             muc=self.muc,
             online_resources=self.sessions.online_resources,
         )
+        self.privileges = Privileges(xmpp=self.xmpp, gateway_jid=self.domain, send=send)
+        self.privileges.register()
         self.room_config = RoomConfig(
             grammar=network.grammar,
             store_for=self.user_store,
             rooms=self.rooms,
             send=send,
+            privileges=self.privileges,
             extra=network.room_settings,
         )
         self.chats = ChatService(

@@ -20,6 +20,7 @@ from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress
 from bridge.errors import BadRequest, XmppError
 from bridge.forms import FormInvalid, form_from_model, model_from_form
 from bridge.network import CommandContext, NetworkCommand, UserStore, room_scope
+from bridge.privileges import Privileges
 from bridge.replies import error_reply
 from bridge.room_memory import RoomMemory
 
@@ -56,6 +57,7 @@ class RoomConfig:
         store_for: Callable[[str], UserStore],
         rooms: RoomMemory,
         send: Callable[[StanzaBase], None],
+        privileges: Privileges,
         extra: type[BaseModel] | None = None,
     ) -> None:
         self.model = settings_model(extra)
@@ -63,6 +65,7 @@ class RoomConfig:
         self._store_for = store_for
         self._rooms = rooms
         self._send = send
+        self._privileges = privileges
         self._history_off: set[tuple[str, RoomAddress]] = set()
 
     def records(self, user: str, room: RoomAddress | ContactAddress) -> bool:
@@ -129,7 +132,8 @@ class RoomConfig:
         self._send(iq.reply(clear=True))
 
     async def on_subscription(self, presence: Presence, room: RoomAddress) -> None:
-        """A room in the roster is a room the user wants to stay in."""
+        """A room in the roster is a room the user wants to stay in, and to find in every
+        client: with the server's privileges it goes into the user's bookmarks too."""
         user, subscribe = presence["from"].bare, presence["type"] == "subscribe"
         current = await self.load(user, room)
         await self.save(user, room, current.model_copy(update={"persistent": subscribe}))
@@ -143,6 +147,11 @@ class RoomConfig:
             available["from"] = presence["to"].bare
             available["to"] = user
             self._send(available)
+        room_jid = presence["to"].bare
+        if not subscribe:
+            await self._privileges.remove_bookmark(user, room_jid)
+        elif self._privileges.writes_bookmarks(user):  # no invitation to a room just added
+            await self._privileges.add_bookmark(user, room_jid, room.name, autojoin=True)
 
 
 def _room(context: CommandContext) -> RoomAddress:

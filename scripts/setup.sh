@@ -10,9 +10,11 @@ STAMP="$VENV/.xmpp-bridge-install-stamp"
 say() { printf '\n==> %s\n' "$*"; }
 fail() { printf '\n%s: %s\n' "$0" "$*" >&2; exit 1; }
 
-# --- Debian packages: Prosody (XMPP), ngircd (IRC), PostgreSQL --------------------------------
+# --- Debian packages: Prosody (XMPP) and its modules, ngircd (IRC), PostgreSQL -------------------
 missing_packages() {
     command -v prosody >/dev/null || [[ -x /usr/bin/prosody ]] || echo prosody
+    # mod_privilege (XEP-0356) for the tests of roster pushes and bookmarks
+    [[ -f /usr/lib/prosody/modules/mod_privilege/mod_privilege.lua ]] || echo prosody-modules
     command -v ngircd >/dev/null || [[ -x /usr/sbin/ngircd ]] || echo ngircd
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || echo postgresql
 }

@@ -19,8 +19,8 @@ _PROBE_COMPONENT_DOMAIN = "readiness-probe.invalid"  # named so the refusal read
 _LOG_LEVELS = ("debug", "info", "warn", "error")
 
 # Modules beyond Prosody's always-loaded core (c2s, presence, message, iq, offline): what an
-# ordinary client expects of its server. No mod_tls (no certificates), no mod_privilege (not in
-# the Debian package).
+# ordinary client expects of its server. No mod_tls (no certificates); mod_privilege only when
+# asked for (it comes from Debian's prosody-modules, not from prosody).
 _MODULES = (
     "roster",
     "saslauth",
@@ -35,6 +35,13 @@ _MODULES = (
     "bookmarks",
     "blocklist",
     "vcard_legacy",
+)
+MOD_PRIVILEGE = Path("/usr/lib/prosody/modules/mod_privilege/mod_privilege.lua")
+# XEP-0356 grants of a privileged server to every component, in mod_privilege's syntax: roster
+# pushes, messages on the server's behalf, presences, and PEP writes (XEP-0402 bookmarks).
+_PRIVILEGES = (
+    'roster = "both"; message = "outgoing"; presence = "roster"; '
+    'iq = { ["http://jabber.org/protocol/pubsub"] = "set" }'
 )
 
 
@@ -94,7 +101,8 @@ class Prosody(ManagedServer):
     """Prosody run in the foreground from a config written into `workdir`.
 
     Any username logs in with any password over plain TCP, so tests create users by
-    connecting. Storage is in memory: each start is a fresh server.
+    connecting. Storage is in memory: each start is a fresh server. A `privileged` server
+    grants every component XEP-0356 privileges through mod_privilege.
     """
 
     def __init__(
@@ -105,6 +113,7 @@ class Prosody(ManagedServer):
         *,
         log_level: str = "info",
         startup_timeout: float = 20.0,
+        privileged: bool = False,
     ) -> None:
         if log_level not in _LOG_LEVELS:
             raise ServerError(f"Prosody log_level {log_level!r} is not one of {_LOG_LEVELS}")
@@ -115,6 +124,12 @@ class Prosody(ManagedServer):
         for component in self.components:
             _check_domain(component.domain, "component domain")
         self.log_level = log_level
+        self.privileged = privileged
+        if self.privileged and not MOD_PRIVILEGE.is_file():
+            raise ServerError(
+                f"a privileged Prosody needs mod_privilege ({MOD_PRIVILEGE} is missing): "
+                "run `apt-get install prosody-modules`"
+            )
         self.c2s_port = free_port()
         self.component_port = free_port()
         self.config_path = workdir / "prosody.cfg.lua"
@@ -151,6 +166,7 @@ class Prosody(ManagedServer):
         return await _answers_stream_open(port, _CLIENT_NAMESPACE, self.domain)
 
     def _config(self) -> str:
+        privilege = ["privilege"] if self.privileged else []
         lines = [
             "-- Written by bridge.devservers for a throw-away server; not for production.",
             "run_as_root = true",
@@ -168,7 +184,7 @@ class Prosody(ManagedServer):
             "http_ports = { }",
             "https_ports = { }",
             'modules_disabled = { "s2s" }',
-            f"modules_enabled = {_lua_list(_MODULES)}",
+            f"modules_enabled = {_lua_list([*_MODULES, *privilege])}",
             "c2s_require_encryption = false",
             "allow_unencrypted_plain_auth = true",
             'authentication = "insecure"',
@@ -176,6 +192,13 @@ class Prosody(ManagedServer):
             'storage = "memory"',
             "",
             f"VirtualHost {_lua(self.domain)}",
+        ]
+        if self.privileged:
+            granted = ", ".join(
+                f"[{_lua(c.domain)}] = {{ {_PRIVILEGES} }}" for c in self.components
+            )
+            lines.append(f"    privileged_entities = {{ {granted} }}")
+        lines += [
             "",
             f"Component {_lua(self.muc_domain)} {_lua('muc')}",
             "    muc_room_locking = false",
@@ -187,4 +210,6 @@ class Prosody(ManagedServer):
                 f"Component {_lua(component.domain)}",
                 f"    component_secret = {_lua(component.secret)}",
             ]
+            if self.privileged:  # a component inherits no module from the global list
+                lines.append(f"    modules_enabled = {_lua_list(privilege)}")
         return "\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ from slixmpp.plugins.xep_0004 import Form
 from slixmpp.stanza import Iq, Message, Presence
 from slixmpp.xmlstream import StanzaBase
 
-from tests.bridge_fixture import BridgeStarter
+from tests.bridge_fixture import BridgeStarter, Running
 from tests.conftest import XmppUserFactory
 from tests.waiting import wait_until
 from tests.xmpp_client import XmppClient
@@ -38,6 +38,15 @@ async def register(
     iq = _iq(client, run.jid, "set")
     iq["register"].append(form)
     return await client.iq(iq)
+
+
+async def registered_user(xmpp_user: XmppUserFactory, run: Running) -> XmppClient:
+    """A fresh XMPP user, registered with the gateway and logged in on the legacy side."""
+    client = await xmpp_user("alice")
+    await register(client, run)
+    user = client.boundjid.bare
+    await wait_until(lambda: user in run.world.sessions, 10, "no login")
+    return client
 
 
 def _from(jid: str, kind: str | None = None) -> Callable[[StanzaBase], bool]:
@@ -197,10 +206,7 @@ async def test_a_contact_in_the_roster_shows_whether_they_are_online(
 ) -> None:
     run = await start_bridge()
     run.world.arrive("#somewhere", "bob")
-    alice = await xmpp_user("alice")
-    user = alice.boundjid.bare
-    await register(alice, run)
-    await wait_until(lambda: user in run.world.sessions, 10, "no login")
+    alice = await registered_user(xmpp_user, run)
     bob = f"bob%loop.example@{run.jid}"
     mark = alice.mark()
     alice.send_presence(pto=bob, ptype="subscribe")

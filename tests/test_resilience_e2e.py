@@ -9,7 +9,7 @@ from slixmpp.stanza import Message
 from bridge.link import ComponentLink
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
-from tests.test_gateway_e2e import register
+from tests.test_gateway_e2e import registered_user
 from tests.test_rooms_e2e import groupchat, join, room_jid, self_presence
 from tests.waiting import wait_until
 
@@ -29,10 +29,8 @@ async def test_messages_sent_while_the_xmpp_link_is_down_arrive_after_reconnect(
     start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
 ) -> None:
     run = await start_bridge()
-    alice = await xmpp_user("alice")
+    alice = await registered_user(xmpp_user, run)
     user = alice.boundjid.bare
-    await register(alice, run)
-    await wait_until(lambda: user in run.world.sessions, 10, "no login")
     connects = run.gateway.link.connects
     run.gateway.xmpp.abort()
     await wait_until(lambda: not run.gateway.link.up.is_set(), 5, "link still up")
@@ -50,10 +48,8 @@ async def test_a_restart_resumes_sessions_and_rooms_without_the_user_doing_anyth
     start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
 ) -> None:
     first = await start_bridge()
-    alice = await xmpp_user("alice")
+    alice = await registered_user(xmpp_user, first)
     user = alice.boundjid.bare
-    await register(alice, first)
-    await wait_until(lambda: user in first.world.sessions, 10, "no login")
     room = room_jid(first, "#resume")
     await alice.wait_for(self_presence(room), after=join(alice, room, "alice"))
     await wait_until(
@@ -93,10 +89,8 @@ async def test_a_huge_body_is_refused_and_the_gateway_keeps_serving(
     start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
 ) -> None:
     run = await start_bridge(limits={"max_body_bytes": 1000})
-    alice = await xmpp_user("alice")
+    alice = await registered_user(xmpp_user, run)
     user = alice.boundjid.bare
-    await register(alice, run)
-    await wait_until(lambda: user in run.world.sessions, 10, "no login")
     contact = f"bob%loop.example@{run.jid}"
     alice.make_message(mto=contact, mbody="x" * 5000, mtype="chat").send()
     error = await alice.wait_for(lambda s: isinstance(s, Message) and s["type"] == "error")
@@ -119,10 +113,8 @@ async def test_private_messages_both_ways(
     start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
 ) -> None:
     run = await start_bridge()
-    alice = await xmpp_user("alice")
+    alice = await registered_user(xmpp_user, run)
     user = alice.boundjid.bare
-    await register(alice, run)
-    await wait_until(lambda: user in run.world.sessions, 10, "no login")
     alice.make_message(mto=f"bob%loop.example@{run.jid}", mbody="/me waves", mtype="chat").send()
     await wait_until(lambda: (user, "bob", "waves") in run.world.private, 5, "not delivered")
     run.world.whisper("bob", user, "hi alice")

@@ -181,6 +181,7 @@ async def test_a_bookmark_added_by_the_gateway_keeps_the_nick(
     assert conference.get("autojoin") in ("false", "0")
     assert await privileges.remove_bookmark(user, room) is Via.BOOKMARKS
     assert room not in await bookmarks(alice)
+    assert await privileges.remove_bookmark(user, room) is Via.NOTHING, "already gone"
 
 
 # ---------------------------------------------------------------------- plain server

@@ -39,9 +39,10 @@ _MODULES = (
 MOD_PRIVILEGE = Path("/usr/lib/prosody/modules/mod_privilege/mod_privilege.lua")
 # XEP-0356 grants of a privileged server to every component, in mod_privilege's syntax: roster
 # pushes, messages on the server's behalf, presences, and PEP writes (XEP-0402 bookmarks).
+# No presence permission: with it the server forwards every local user's presence to the
+# gateway, which has no use for presences of people who never subscribed to it.
 _PRIVILEGES = (
-    'roster = "both"; message = "outgoing"; presence = "roster"; '
-    'iq = { ["http://jabber.org/protocol/pubsub"] = "set" }'
+    'roster = "both"; message = "outgoing"; iq = { ["http://jabber.org/protocol/pubsub"] = "set" }'
 )
 
 

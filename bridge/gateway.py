@@ -205,7 +205,7 @@ class Gateway:
             if network.server_registration is not None
             else None
         )
-        for command in self.registration.commands():
+        for command in self.registration.commands(configure=self.fixed_server is None):
             self.commands.add(command)
         self.commands.add(self.room_config.command())
         for command in admin_commands(self):

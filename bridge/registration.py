@@ -199,9 +199,10 @@ class RegistrationService:
         query.append(form)
         return reply
 
-    def commands(self) -> list[NetworkCommand]:
+    def commands(self, *, configure: bool = True) -> list[NetworkCommand]:
         """The same registration as XEP-0050 commands on the gateway JID: `register` for
-        Conversations users, and `configure` where Biboumi users look for their defaults."""
+        Conversations users, and `configure` where Biboumi users look for their defaults
+        (left out when the gateway JID is also a server's, whose `configure` it is)."""
 
         async def prefill(context: CommandContext) -> BaseModel | None:
             return await self._book.load(context.user)
@@ -215,6 +216,7 @@ class RegistrationService:
         return [
             NetworkCommand(node, name, self._book.form, "gateway", run, prefill)
             for node, name in (("register", "Register"), ("configure", "Configure your defaults"))
+            if configure or node != "configure"
         ]
 
 

@@ -137,6 +137,21 @@ async def test_fixed_server_mode_uses_short_jids(
     private = await alice.wait_for(lambda s: isinstance(s, Message) and s["body"] == "hi there")
     assert str(private["from"]) == f"{bob.nick}@{run.jid}"
 
+    # The gateway JID is the server's: a chat to it is a raw line, browsing it lists
+    # channels, and its `configure` is the server's settings.
+    alice.make_message(mto=run.jid, mbody=f"PRIVMSG {bob.nick} :raw hello", mtype="chat").send()
+    await bob.wait_for(lambda m: m.command == "PRIVMSG" and m.param(1) == "raw hello")
+    browse = alice.Iq()
+    browse["to"], browse["type"] = run.jid, "get"
+    browse.enable("disco_items")
+    listed = await alice.iq(browse)
+    assert room in {str(jid) for jid, _node, _name in listed["disco_items"]["items"]}
+    opened = alice.Iq()
+    opened["to"], opened["type"] = run.jid, "set"
+    opened["command"]["node"], opened["command"]["action"] = "configure", "execute"
+    form = (await alice.iq(opened))["command"]["form"]
+    assert {"ports", "tls_ports", "sasl_password"} <= set(form.get_fields())
+
 
 async def test_a_server_password_is_sent_and_a_wrong_one_is_explained(
     start_irc_gateway: GatewayStarter, own_ngircd: NgircdFactory, xmpp_user: XmppUserFactory

@@ -11,11 +11,12 @@ import enum
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Final, Literal, TypeVar, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
+from pydantic.json_schema import JsonDict
 from pydantic_core import ErrorDetails
 from slixmpp.plugins.xep_0004 import Form, FormField
 from slixmpp.plugins.xep_0004.stanza import FieldOption
@@ -144,8 +145,16 @@ def _spec(name: str, info: FieldInfo) -> _FieldSpec:
     )
 
 
+NOT_IN_FORMS: Final[JsonDict] = {"not_in_forms": True}
+"""`Field(json_schema_extra=NOT_IN_FORMS)`: a stored value users never see or type (a token)."""
+
+
 def _specs(model: type[BaseModel]) -> dict[str, _FieldSpec]:
-    return {info.alias or name: _spec(name, info) for name, info in model.model_fields.items()}
+    return {
+        info.alias or name: _spec(name, info)
+        for name, info in model.model_fields.items()
+        if info.json_schema_extra != NOT_IN_FORMS
+    }
 
 
 def _bound(spec: _FieldSpec, cls: type[annotated_types.BaseMetadata], attr: str) -> Any:

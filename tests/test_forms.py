@@ -11,7 +11,13 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from slixmpp.plugins.xep_0004 import Form
 from slixmpp.xmlstream import ET
 
-from bridge.forms import KEEP_SECRET_HINT, FormInvalid, form_from_model, model_from_form
+from bridge.forms import (
+    KEEP_SECRET_HINT,
+    NOT_IN_FORMS,
+    FormInvalid,
+    form_from_model,
+    model_from_form,
+)
 
 NS = "jabber:x:data"
 
@@ -329,3 +335,15 @@ def test_whole_form_rule_is_reported_under_the_empty_var() -> None:
     with pytest.raises(FormInvalid) as caught:
         model_from_form(Ports, {"plain": "", "tls": ""})
     assert caught.value.errors == {"": "give a plain or a TLS port"}
+
+
+def test_fields_kept_out_of_forms_are_neither_shown_nor_accepted() -> None:
+    class Login(BaseModel):
+        user: str
+        token: SecretStr = Field(SecretStr(""), json_schema_extra=NOT_IN_FORMS)
+
+    form = form_from_model(Login, title="Log in")
+    assert set(form.get_fields()) == {"user"}
+    with pytest.raises(FormInvalid, match="unknown field 'token'"):
+        model_from_form(Login, {"user": "a", "token": "forged"})
+    assert model_from_form(Login, {"user": "a"}).token.get_secret_value() == ""

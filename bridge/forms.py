@@ -15,8 +15,8 @@ from typing import Annotated, Any, Final, Literal, TypeVar, Union, get_args, get
 
 import annotated_types
 from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic.config import JsonDict
 from pydantic.fields import FieldInfo
-from pydantic.json_schema import JsonDict
 from pydantic_core import ErrorDetails
 from slixmpp.plugins.xep_0004 import Form, FormField
 from slixmpp.plugins.xep_0004.stanza import FieldOption

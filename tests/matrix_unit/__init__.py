@@ -1,0 +1,1 @@
+"""Unit tests of the Matrix plugin's pure pieces (no homeserver needed)."""

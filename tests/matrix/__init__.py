@@ -1,0 +1,1 @@
+"""End-to-end tests against a real Synapse: the homeserver fixtures and the Matrix plugin."""

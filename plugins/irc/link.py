@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bridge.addressing import ContactAddress
 from bridge.errors import LegacyError, NotConnected
-from bridge.events import Connected, Disconnected
+from bridge.events import Connected, Disconnected, MessageIn
 from bridge.link import Backoff
 from bridge.network import EventSink, HostResolver
 from plugins.irc.client_state import IrcClientState, Output
+from plugins.irc.encodings import ChannelEncodings
 from plugins.irc.identd import IdentUser
 from plugins.irc.protocol.message import IrcMessage, cmd, parse_line
 from plugins.irc.protocol.registration import Registration
-from plugins.irc.protocol.sasl import SaslPlain
+from plugins.irc.protocol.sasl import Sasl
 from plugins.irc.protocol.webirc import WebIrc
 from plugins.irc.throttle import TokenBucket
 from plugins.irc.tls import TlsOptions
@@ -65,8 +68,8 @@ class LinkConfig:
     username: str
     realname: str
     password: str | None
-    sasl_password: str | None
-    webirc_password: str | None
+    sasl: Sasl | None
+    webirc: WebIrc | None
     throttle_limit: int
     encoding_in: str
     encoding_out: str
@@ -98,6 +101,9 @@ class IrcLink:
         self._rejoin: list[tuple[str, str | None]] = []
         self._ever_ready = False
         self.ready = asyncio.Event()
+        self.encodings = ChannelEncodings()
+        self.last_private = -math.inf
+        """When (loop time) a private message last went either way."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -131,12 +137,8 @@ class IrcLink:
             config.username,
             config.realname,
             password=config.password,
-            sasl=SaslPlain(config.nick, config.sasl_password) if config.sasl_password else None,
-            webirc=(
-                WebIrc(config.webirc_password, "xmpp-bridge", "xmpp-bridge", "127.0.0.1")
-                if config.webirc_password
-                else None
-            ),
+            sasl=config.sasl,
+            webirc=config.webirc,
             wanted_caps=WANTED_CAPS,
         )
         self.state = None
@@ -187,12 +189,18 @@ class IrcLink:
             if isinstance(output, IrcMessage):
                 self.send(output)
             else:
+                if _is_private(output):
+                    self.note_private()
                 self._emit(output)
 
     def send(self, message: IrcMessage) -> None:
         if self._transport is None:
             raise NotConnected(f"not connected to {self.config.server}")
-        self._transport.send(message)
+        self._transport.send(message, self.encodings.encoding_out(message))
+
+    def note_private(self) -> None:
+        """A private conversation is going on: the connection is not idle."""
+        self.last_private = asyncio.get_running_loop().time()
 
     def send_raw(self, line: str) -> None:
         """A line the user typed (after-connect commands, chat to the server JID)."""
@@ -204,7 +212,7 @@ class IrcLink:
 
     def _on_message(self, message: IrcMessage) -> None:
         try:
-            self._receive(message)
+            self._receive(self.encodings.decode(message))
         except Exception:
             log.exception("failed to handle a line from %s", self.config.server)
 
@@ -265,3 +273,12 @@ class IrcLink:
                 continue
             self._emit(Connected(self.config.server))
             return
+
+
+def _is_private(event: Output) -> bool:
+    """A private message from someone (not a notice, such as a server's or a CTCP reply)."""
+    return (
+        isinstance(event, MessageIn)
+        and isinstance(event.source, ContactAddress)
+        and not (event.notice)
+    )

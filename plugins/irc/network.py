@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from bridge import __version__
-from bridge.addressing import AddressGrammar, ServerAddress
-from bridge.errors import BadRequest, NotConnected
+from bridge.addressing import AddressGrammar, RoomAddress, ServerAddress
+from bridge.errors import AuthFailed, BadRequest, NotConnected
 from bridge.link import Backoff
-from bridge.network import Capabilities, CommandContext, LoginContext, NetworkCommand
+from bridge.network import Capabilities, CommandContext, LoginContext, NetworkCommand, room_scope
+from plugins.irc.encodings import ChannelEncoding
 from plugins.irc.identd import IdentRegistry, IdentServer, IdentUser, opaque_user_id
 from plugins.irc.link import IrcLink, LinkConfig
+from plugins.irc.protocol.sasl import Sasl, SaslExternal, SaslPlain
+from plugins.irc.protocol.webirc import WebIrc, pseudo_identity
 from plugins.irc.session import IrcSession
-from plugins.irc.settings import IrcOptions, IrcRegistration, NetworkPreset, ServerSettings
+from plugins.irc.settings import (
+    ChannelSettings,
+    IrcOptions,
+    IrcRegistration,
+    NetworkPreset,
+    ServerSettings,
+)
 from plugins.irc.tls import TlsOptions
+
+WEBIRC_SCOPE = "webirc"
+WEBIRC_GATEWAY = "xmpp-bridge"
 
 
 def server_scope(server: str) -> str:
@@ -27,6 +41,13 @@ def server_scope(server: str) -> str:
 
 class NoFields(BaseModel):
     """A command that asks nothing."""
+
+
+class WebIrcKey(BaseModel):
+    """The user's own random key for their WebIRC pseudo-address: stable across restarts,
+    and unknown to the IRC network, which therefore cannot test guessed JIDs against it."""
+
+    key: SecretStr
 
 
 class IrcNetwork:
@@ -58,7 +79,7 @@ class IrcNetwork:
             ),
         )
         self.server_registration: NetworkCommand | None = self.commands[0]
-        self.room_settings: type[BaseModel] | None = None
+        self.room_settings: type[BaseModel] | None = ChannelSettings
         self._ident_registry = IdentRegistry()
         self._ident_key = os.urandom(32)
         self._identd = IdentServer(self._ident_registry, port=self.options.identd_port)
@@ -83,15 +104,30 @@ class IrcNetwork:
                 self._open_link(context, server, nick, ident)
             )
 
-        return IrcSession(open_link)
+        async def channel_encoding(room: RoomAddress) -> ChannelEncoding:
+            scope = room_scope(self.grammar.format(room))
+            stored = await context.store.load(scope, ChannelSettings)
+            if stored is None:
+                return ChannelEncoding()
+            return ChannelEncoding(stored.encoding_in, stored.encoding_out)
+
+        return IrcSession(
+            open_link,
+            channel_encoding=channel_encoding,
+            idle_grace=self.options.idle_server_grace,
+        )
 
     async def _open_link(
         self, context: LoginContext, server: str, nick: str, ident: IdentUser | None
     ) -> IrcLink:
         settings = await self._settings(context.store, server)
         defaults = context.settings if isinstance(context.settings, IrcRegistration) else None
+        config = self._link_config(server, settings, defaults, nick or context.user.split("@")[0])
+        preset = self._preset(server)
+        if preset is not None and preset.webirc_password is not None:
+            config = replace(config, webirc=await self._webirc(context, preset))
         link = IrcLink(
-            self._link_config(server, settings, defaults, nick or context.user.split("@")[0]),
+            config,
             hosts=context.hosts,
             emit=context.emit,
             ident=ident,
@@ -118,6 +154,21 @@ class IrcNetwork:
             fingerprint=preset.fingerprint,
         )
 
+    async def _webirc(self, context: LoginContext, preset: NetworkPreset) -> WebIrc:
+        """WEBIRC with the user's pseudo-address: one per user, revealing nothing of the JID."""
+        assert preset.webirc_password is not None
+        stored = await context.store.load(WEBIRC_SCOPE, WebIrcKey)
+        if stored is None:
+            stored = WebIrcKey(key=SecretStr(secrets.token_hex(32)))
+            await context.store.save(WEBIRC_SCOPE, stored)
+        hostname, ip = pseudo_identity(
+            bytes.fromhex(stored.key.get_secret_value()),
+            context.user,
+            preset.webirc_network(),
+            preset.webirc_domain,
+        )
+        return WebIrc(preset.webirc_password.get_secret_value(), WEBIRC_GATEWAY, hostname, ip)
+
     def _link_config(
         self,
         server: str,
@@ -129,13 +180,20 @@ class IrcNetwork:
         configured_nick = settings.nick or (defaults.nick if defaults else "")
         nick = configured_nick or fallback_nick
         username = settings.username or (defaults.username if defaults else "") or nick
-        webirc = preset.webirc_password if preset else None
+        tls = TlsOptions(verify=settings.verify_cert, fingerprint=settings.fingerprint or None)
+        ports = tuple(int(p) for p in settings.ports)
+        sasl: Sasl | None = None
+        if settings.sasl_mechanism == "EXTERNAL":
+            tls, ports = _with_client_certificate(server, tls, preset, settings), ()
+            sasl = SaslExternal()
+        elif settings.sasl_password.get_secret_value():
+            sasl = SaslPlain(nick, settings.sasl_password.get_secret_value())
         return LinkConfig(
             server=server,
             address=settings.address or (preset.address if preset else "") or server,
-            ports=tuple(int(p) for p in settings.ports),
+            ports=ports,
             tls_ports=tuple(int(p) for p in settings.tls_ports),
-            tls=TlsOptions(verify=settings.verify_cert, fingerprint=settings.fingerprint or None),
+            tls=tls,
             nick=nick,
             nick_configured=bool(configured_nick),
             username=username,
@@ -143,8 +201,8 @@ class IrcNetwork:
             or (defaults.realname if defaults else "")
             or self.options.realname,
             password=settings.server_password.get_secret_value() or None,
-            sasl_password=settings.sasl_password.get_secret_value() or None,
-            webirc_password=webirc.get_secret_value() if webirc else None,
+            sasl=sasl,
+            webirc=None,
             throttle_limit=settings.throttle_limit,
             encoding_in=settings.encoding_in,
             encoding_out=settings.encoding_out,
@@ -169,6 +227,23 @@ class IrcNetwork:
             raise NotConnected(f"You are not connected to {server}.")
         channels = ", ".join(name for name, _key in link.state.channels()) or "none"
         return f"Connected to {server} as {link.state.nick}; channels: {channels}."
+
+
+def _with_client_certificate(
+    server: str, tls: TlsOptions, preset: NetworkPreset | None, settings: ServerSettings
+) -> TlsOptions:
+    """TLS options presenting the operator's client certificate, for SASL EXTERNAL."""
+    if preset is None or preset.client_certfile is None:
+        raise AuthFailed(
+            f"SASL EXTERNAL needs a client certificate, and the gateway's operator has set none"
+            f" for {server}: choose PLAIN with a SASL password in the server's configure"
+        )
+    if not settings.tls_ports:
+        raise AuthFailed(
+            f"SASL EXTERNAL presents a certificate over TLS, but no TLS port is set for {server}:"
+            " add one in 'TLS ports'"
+        )
+    return replace(tls, certfile=preset.client_certfile, keyfile=preset.client_keyfile)
 
 
 def _server(context: CommandContext) -> str:

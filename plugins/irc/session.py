@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bridge.addressing import ContactAddress, ServerAddress
+from bridge.addressing import ContactAddress, RoomAddress, ServerAddress
 from bridge.errors import LegacyError, NotConnected, NotSupported
 from bridge.events import (
     ChangeNick,
@@ -31,6 +31,7 @@ from bridge.events import (
 )
 from bridge.network import RoomListing, SoftwareVersion
 from plugins.irc.client_state import IrcClientState, Output
+from plugins.irc.encodings import ChannelEncoding
 from plugins.irc.link import IrcLink
 from plugins.irc.protocol.casemap import fold
 from plugins.irc.queries import CTCP_TIMEOUT, LIST_TIMEOUT, Answer, software_of
@@ -42,13 +43,29 @@ T = TypeVar("T")
 Question = Callable[[IrcClientState, Answer[T]], list[Output]]
 TEND_SECONDS = 5.0
 """How soon a new connection takes over the watches and the history of the lost one."""
+PRIVATE_QUIET_SECONDS = 600.0
+"""A server with a private message this recent keeps its connection, even without channels."""
+IDLE_QUIT_MESSAGE = "Not in any channel any more"
+
+
+async def _no_encoding(room: RoomAddress) -> ChannelEncoding:
+    return ChannelEncoding()
 
 
 class IrcSession:
     """The bridge.network.LegacySession of one user: routes each action to its server's link."""
 
-    def __init__(self, open_link: Callable[[str, str], asyncio.Task[IrcLink]]) -> None:
+    def __init__(
+        self,
+        open_link: Callable[[str, str], asyncio.Task[IrcLink]],
+        *,
+        channel_encoding: Callable[[RoomAddress], Awaitable[ChannelEncoding]] = _no_encoding,
+        idle_grace: float = 30.0,
+    ) -> None:
         self._open_link = open_link
+        self._channel_encoding = channel_encoding
+        self._idle_grace = idle_grace
+        self._idle_checks: dict[str, asyncio.Task[None]] = {}
         self._links: dict[str, asyncio.Task[IrcLink]] = {}
         self._presence: SetPresence | None = None
         """The user's availability, for links dialled later (IRC AWAY on connect)."""
@@ -99,12 +116,17 @@ class IrcSession:
             joined = self.existing(action.room.server)
             if joined is not None and joined.state is not None:
                 joined.run(joined.state.part(action.room.name, action.reason))
+                self._close_when_idle(action.room.server)
             return
         server = _server_of(action)
         nick = action.nick if isinstance(action, JoinRoom) else ""
+        encoding = (
+            await self._channel_encoding(action.room) if isinstance(action, JoinRoom) else None
+        )
         link = await self.link(server, nick)
         state = _state(link)
         if isinstance(action, JoinRoom):
+            link.encodings.use(action.room.name, encoding or ChannelEncoding())
             link.run(state.join(action.room.name, link.join_nick(action.nick), action.password))
         elif isinstance(action, SendMessage):
             if isinstance(action.target, ServerAddress):
@@ -115,6 +137,8 @@ class IrcSession:
             link.run(
                 state.say(action.target, action.body, action=action.action, xmpp_id=action.xmpp_id)
             )
+            if isinstance(action.target, ContactAddress):
+                link.note_private()
         elif isinstance(action, ChangeNick):
             link.run(state.change_nick(action.nick))
         elif isinstance(action, SetSubject):
@@ -132,9 +156,12 @@ class IrcSession:
         link = await self.link(server.server)
         now = asyncio.get_running_loop().time()
         silence = f"{server.server} did not list its channels within {LIST_TIMEOUT:g} s: try again"
-        return await _ask(
-            link, lambda state, answer: state.list_channels(now, answer), LIST_TIMEOUT, silence
-        )
+        try:
+            return await _ask(
+                link, lambda state, answer: state.list_channels(now, answer), LIST_TIMEOUT, silence
+            )
+        finally:
+            self._close_when_idle(server.server)
 
     async def contact_version(self, contact: ContactAddress) -> SoftwareVersion:
         return software_of(await self._ask_client(contact, "VERSION"))
@@ -169,6 +196,7 @@ class IrcSession:
             nicks[key] = contact.name
         else:
             nicks.pop(key, None)
+            self._close_when_idle(contact.server)
         self._tend(contact.server, wake=True)
 
     def _tend(self, server: str, *, wake: bool = False) -> None:
@@ -213,6 +241,39 @@ class IrcSession:
                 async with asyncio.timeout(TEND_SECONDS):
                     await wake.wait()
 
+    # ------------------------------------------------------------------ idle connections
+
+    def _close_when_idle(self, server: str) -> None:
+        """Close the link to *server* once nothing keeps it (Biboumi's QUIT after the last
+        channel), so connections do not pile up; a later join dials again."""
+        key = server.lower()
+        check = self._idle_checks.get(key)
+        if check is None or check.done():
+            self._idle_checks[key] = asyncio.get_running_loop().create_task(self._idle_check(key))
+
+    async def _idle_check(self, key: str) -> None:
+        loop = asyncio.get_running_loop()
+        wait = self._idle_grace
+        while True:
+            await asyncio.sleep(wait)
+            link = self.existing(key)
+            if (
+                link is None
+                or link.state is None
+                or link.state.channels()
+                or self._watched.get(key)
+            ):
+                return
+            wait = link.last_private + PRIVATE_QUIET_SECONDS - loop.time()
+            if wait <= 0:
+                break
+        del self._links[key]  # no await since the check: nothing joined in between
+        tending = self._tending.pop(key, None)
+        if tending is not None:
+            tending.cancel()
+        log.debug("closing the idle connection to %s", key)
+        await link.close(IDLE_QUIT_MESSAGE)
+
     def _ready_links(self) -> list[IrcLink]:
         links = [self.existing(server) for server in self._links]
         return [link for link in links if link is not None and link.state is not None]
@@ -221,9 +282,10 @@ class IrcSession:
         return [server for server in self._links if self.existing(server) is not None]
 
     async def close(self, reason: str) -> None:
-        for tending in self._tending.values():
-            tending.cancel()
+        for chore in (*self._tending.values(), *self._idle_checks.values()):
+            chore.cancel()
         self._tending.clear()
+        self._idle_checks.clear()
         for task in self._links.values():
             if not task.done():
                 task.cancel()

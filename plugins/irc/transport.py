@@ -223,8 +223,11 @@ class IrcTransport:
             self._ident.registry.remove(*self._ident_key)
             self._ident_key = None
 
-    def send(self, message: IrcMessage) -> None:
-        """Queue *message*; never waits. Raises if closed or when the queue is full."""
+    def send(self, message: IrcMessage, encoding: str | None = None) -> None:
+        """Queue *message* (in *encoding*, the connection's by default); never waits.
+
+        Raises if closed or when the queue is full.
+        """
         if self._closed or self._writer is None:
             raise NotConnected("not connected to the IRC server")
         if len(self._queue) >= self._options.max_queued_lines:
@@ -232,7 +235,7 @@ class IrcTransport:
                 f"{len(self._queue)} lines are already waiting to be sent to the IRC server;"
                 " try again later"
             )
-        self._queue.append(message.to_line(self._options.encoding_out))
+        self._queue.append(message.to_line(encoding or self._options.encoding_out))
         self._queued.set()
 
     async def close(self, quit_message: str = "") -> None:

@@ -28,6 +28,7 @@ SERVER_FIELDS = {
     "verify_cert",
     "fingerprint",
     "sasl_password",
+    "sasl_mechanism",
     "nick",
     "pass",
     "after_connect_commands",

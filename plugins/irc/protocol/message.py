@@ -37,6 +37,9 @@ class IrcMessage:
     params: tuple[str, ...] = ()
     source: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    undecoded: bytes | None = field(default=None, compare=False, repr=False)
+    """The received line's bytes when they were not UTF-8 and the fallback encoding decoded
+    them: a channel with an encoding of its own decodes them again (:func:`redecode`)."""
 
     def __post_init__(self) -> None:
         # A read-only copy, so a message really is a value however it was built.
@@ -96,7 +99,8 @@ def parse_line(
         raise MalformedLine(f"tags too long: {body_start} bytes, at most {MAX_TAGS_BYTES}")
     if len(raw) - body_start > linelen:
         raise MalformedLine(f"line too long: {len(raw) - body_start} bytes, at most {linelen}")
-    text = _decode(raw, fallback_encoding).translate(_DELETE_FORBIDDEN)
+    text, undecoded = _decode(raw, fallback_encoding)
+    text = text.translate(_DELETE_FORBIDDEN)
     rest = text.lstrip(" ")
     if not rest:
         raise MalformedLine("empty line")
@@ -116,15 +120,26 @@ def parse_line(
         raise MalformedLine(f"no command in {text!r}")
     if not (command.isascii() and (command.isalpha() or (command.isdigit() and len(command) == 3))):
         raise MalformedLine(f"invalid command {command!r}")
-    return IrcMessage(command.upper(), _parse_params(rest), source, tags)
+    return IrcMessage(command.upper(), _parse_params(rest), source, tags, undecoded)
 
 
-def _decode(raw: bytes, fallback_encoding: str) -> str:
+def redecode(message: IrcMessage, encoding: str) -> IrcMessage:
+    """*message* decoded with *encoding* instead of the fallback, if it was not UTF-8."""
+    if message.undecoded is None:
+        return message
     try:
-        return raw.decode("utf-8")
+        return parse_line(message.undecoded, encoding, linelen=len(message.undecoded))
+    except MalformedLine:
+        return message
+
+
+def _decode(raw: bytes, fallback_encoding: str) -> tuple[str, bytes | None]:
+    """The text, and the raw bytes when they were not UTF-8."""
+    try:
+        return raw.decode("utf-8"), None
     except UnicodeDecodeError:
         # The fallback is meant to be a single-byte encoding; "replace" keeps the line anyway.
-        return raw.decode(fallback_encoding, errors="replace")
+        return raw.decode(fallback_encoding, errors="replace"), raw
 
 
 def _parse_tags(text: str) -> dict[str, str]:

@@ -2,10 +2,16 @@
 
 Networks that grant the gateway a WEBIRC block then ban and limit each user by their own
 address rather than the whole gateway. The line must be the very first one sent.
+
+XMPP users have no address the network should see, so each gets a pseudo one
+(:func:`pseudo_identity`): stable, distinct per user, and saying nothing of their JID.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -48,3 +54,14 @@ class WebIrc:
             _middle_param(self.hostname),
             _middle_param(self.ip),
         )
+
+
+def pseudo_identity(
+    key: bytes, user: str, network: ipaddress.IPv6Network, domain: str
+) -> tuple[str, str]:
+    """``(hostname, ip)`` for *user* (a bare JID): an HMAC of the JID under *key* gives the
+    address's host bits in *network* and the ``<opaque id>.<domain>`` hostname."""
+    digest = hmac.new(key, user.encode(), hashlib.sha256).digest()
+    host_bits = int.from_bytes(digest[:16]) & int(network.hostmask)
+    opaque = base64.b32encode(digest[16:26]).decode("ascii").lower()
+    return f"{opaque}.{domain}", str(network[host_bits])

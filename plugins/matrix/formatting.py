@@ -42,7 +42,7 @@ class _ListLevel:
     next_number: int = 1
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Link:
     href: str
     text: list[str] = field(default_factory=list)

@@ -97,6 +97,7 @@ def test_reply_fallback_is_dropped() -> None:
         ("<p>open<p>again", "open\n\nagain"),
         ("<font color=red>red</font>", "red"),
         ('<a href="x', '<a href="x'),
+        ("<a href=<b><a href=<b>", "<b"),
     ],
 )
 def test_bad_html_is_read_leniently(html: str, text: str) -> None:

@@ -1,0 +1,328 @@
+"""Matrix events (dicts as ``/sync`` returns them) → the core's legacy events.
+
+Any homeserver, client or bridge may put anything in an event, so nothing here trusts a
+field's presence or type and nothing raises: an event that shows nothing to an XMPP user
+comes back as a :class:`Translation` with no events and the reason, for the debug log.
+Membership and power levels update the room's :class:`RoomMembers` as they are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bridge.addressing import ContactAddress, RoomAddress
+from bridge.events import (
+    Kicked,
+    LegacyEvent,
+    MessageIn,
+    NickChanged,
+    OccupantChanged,
+    OccupantJoined,
+    OccupantLeft,
+    RoomLeft,
+    SubjectChanged,
+    Typing,
+)
+from plugins.matrix.formatting import HTML_FORMAT, html_to_styled, strip_reply_fallback
+from plugins.matrix.members import NickMove, RoomMembers, clean_display_name
+
+MAX_BODY_BYTES = 64_000
+CUT_MARKER = " [… message cut]"
+MEDIA_MSGTYPES = frozenset({"m.image", "m.file", "m.audio", "m.video"})
+
+Fields = Mapping[str, object]
+
+
+def _same_url(url: str) -> str:
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class RoomContext:
+    """What translating one room's events needs to know.
+
+    *direct* is the contact of a direct chat: its messages come from them, not from a room.
+    *media_url* turns an ``mxc://`` URI into a link an XMPP client can open.
+    """
+
+    room: RoomAddress
+    own_user_id: str
+    members: RoomMembers = field(default_factory=RoomMembers)
+    direct: ContactAddress | None = None
+    media_url: Callable[[str], str] = _same_url
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """The events one Matrix event stands for; when none, *skipped* says why."""
+
+    events: tuple[LegacyEvent, ...] = ()
+    skipped: str = ""
+
+
+def _skip(reason: str) -> Translation:
+    return Translation(skipped=reason)
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """The fields of a Matrix event, each checked for its type."""
+
+    kind: str
+    sender: str
+    content: Fields
+    unsigned: Fields
+    event_id: str | None
+    state_key: str | None
+    when: datetime | None
+
+    @classmethod
+    def read(cls, raw: object) -> _Event | str:
+        """The event, or why it cannot be one."""
+        if not isinstance(raw, Mapping):
+            return "not an event object"
+        kind, sender = raw.get("type"), raw.get("sender")
+        if not isinstance(kind, str) or not kind:
+            return "event without a type"
+        if not isinstance(sender, str) or not sender:
+            return f"{kind} without a sender"
+        return cls(
+            kind=kind,
+            sender=sender,
+            content=_mapping(raw.get("content")),
+            unsigned=_mapping(raw.get("unsigned")),
+            event_id=_text(raw.get("event_id")),
+            state_key=_text(raw.get("state_key")),
+            when=_timestamp(raw.get("origin_server_ts")),
+        )
+
+
+def _mapping(value: object) -> Fields:
+    if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
+        return value
+    return {}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _timestamp(value: object) -> datetime | None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def cut_body(text: str, max_bytes: int) -> str:
+    """*text* within *max_bytes* of UTF-8, ending with a marker when it had to be cut."""
+    encoded = text.encode()
+    if len(encoded) <= max_bytes:
+        return text
+    room = max(max_bytes - len(CUT_MARKER.encode()), 0)
+    return encoded[:room].decode(errors="ignore") + CUT_MARKER
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def translate(raw: object, context: RoomContext) -> Translation:
+    """The legacy events for one timeline or state event of *context*'s room."""
+    event = _Event.read(raw)
+    if isinstance(event, str):
+        return _skip(event)
+    handler = _HANDLERS.get(event.kind)
+    if handler is None:
+        return _skip(f"{event.kind}: nothing an XMPP user is shown")
+    return handler(event, context)
+
+
+def absorb_state(events: Iterable[object], members: RoomMembers) -> None:
+    """Take a room's current state (members, power levels) without reporting any change."""
+    for raw in events:
+        event = _Event.read(raw)
+        if isinstance(event, str):
+            continue
+        if event.kind == "m.room.member" and event.state_key:
+            membership = event.content.get("membership")
+            name = clean_display_name(event.content.get("displayname"))
+            members.set_membership(event.state_key, name, joined=membership == "join")
+        elif event.kind == "m.room.power_levels":
+            members.set_power_levels(event.content)
+
+
+def translate_typing(
+    raw: object, typing_before: frozenset[str], context: RoomContext
+) -> tuple[Translation, frozenset[str]]:
+    """Typing starts and stops from an ``m.typing`` event; also who types now."""
+    event = _mapping(raw)
+    user_ids = _mapping(event.get("content")).get("user_ids")
+    if event.get("type") != "m.typing" or not isinstance(user_ids, list):
+        return _skip("not an m.typing event with user_ids"), typing_before
+    typing_now = frozenset(
+        user for user in user_ids if isinstance(user, str) and user != context.own_user_id
+    )
+    changes = [(user, True) for user in sorted(typing_now - typing_before)]
+    changes += [(user, False) for user in sorted(typing_before - typing_now)]
+    events: list[LegacyEvent] = []
+    for user, active in changes:
+        if context.direct is not None:
+            events.append(Typing(context.direct, None, active))
+        else:
+            events.append(Typing(context.room, context.members.nick_of(user), active))
+    translation = Translation(tuple(events)) if events else _skip("nobody started or stopped")
+    return translation, typing_now
+
+
+# ----------------------------------------------------------------------------- messages
+
+
+def _message(event: _Event, context: RoomContext) -> Translation:
+    content = event.content
+    if "redacted_because" in event.unsigned or not content:
+        return _skip("redacted message")
+    body = _text(content.get("body"))
+    if body is None:
+        return _skip(f"{event.kind} without a text body")
+    msgtype = _text(content.get("msgtype"))
+    text = _readable_text(content, body)
+    attachment = _attachment_url(event.kind, msgtype, content, context)
+    if attachment:
+        text = f"{text}\n{attachment}" if text.strip() else attachment
+    if not text.strip():
+        return _skip("empty message")
+    own = event.sender == context.own_user_id
+    transaction = _text(event.unsigned.get("transaction_id")) if own else None
+    source: RoomAddress | ContactAddress = context.direct or context.room
+    message = MessageIn(
+        source=source,
+        body=cut_body(text, context.max_body_bytes),
+        nick=None if context.direct else context.members.nick_of(event.sender),
+        legacy_id=event.event_id,
+        when=event.when,
+        action=msgtype == "m.emote",
+        notice=msgtype == "m.notice",
+        own=own,
+        echo_of=transaction,
+    )
+    return Translation((message,))
+
+
+def _readable_text(content: Fields, body: str) -> str:
+    """The styled text of a message: its HTML when it has some, else its plain body."""
+    relates_to = _mapping(content.get("m.relates_to"))
+    formatted = _text(content.get("formatted_body"))
+    if content.get("format") == HTML_FORMAT and formatted is not None:
+        styled = html_to_styled(formatted)
+        if styled.strip():
+            return styled
+    if "m.in_reply_to" in relates_to:
+        return strip_reply_fallback(body)
+    return body
+
+
+def _attachment_url(kind: str, msgtype: str | None, content: Fields, context: RoomContext) -> str:
+    """The link to a file, image, sound, video or sticker; a location's geo URI."""
+    if msgtype == "m.location":
+        return _text(content.get("geo_uri")) or ""
+    if kind != "m.sticker" and msgtype not in MEDIA_MSGTYPES:
+        return ""
+    # Unencrypted media carry `url`; encrypted media carry it inside `file`.
+    url = _text(content.get("url")) or _text(_mapping(content.get("file")).get("url"))
+    return context.media_url(url) if url else ""
+
+
+# ----------------------------------------------------------------------------- room state
+
+
+def _member(event: _Event, context: RoomContext) -> Translation:
+    user = event.state_key
+    membership = _text(event.content.get("membership"))
+    if not user or membership is None:
+        return _skip("m.room.member without a state_key or membership")
+    members = context.members
+    was_joined = members.is_joined(user)
+    actor = members.nick_of(event.sender)
+    reason = _text(event.content.get("reason")) or ""
+    if membership == "join":
+        name = clean_display_name(event.content.get("displayname"))
+        moves = members.set_membership(user, name, joined=True)
+    elif membership in ("leave", "ban"):
+        moves = members.set_membership(user, None, joined=False)
+        if not was_joined:
+            return _skip(f"{membership} of {user}, who was not in the room")
+    else:
+        return _skip(f"{membership} of {user}: not an occupant (yet)")
+    if context.direct is not None:
+        return _skip("membership of a direct chat: it has no occupants")
+    if not moves:
+        return _skip(f"{user} changed nothing but their profile")
+    removed_by_other = event.sender != user or membership == "ban"
+
+    def departure(nick: str) -> LegacyEvent:
+        if removed_by_other:
+            return Kicked(context.room, nick, actor, reason)
+        if user == context.own_user_id:
+            return RoomLeft(context.room, reason)
+        return OccupantLeft(context.room, nick, reason)
+
+    events = _move_events(moves, context, departure)
+    return Translation(events) if events else _skip("the user's own join: RoomJoined says it")
+
+
+def _move_events(
+    moves: list[NickMove], context: RoomContext, departure: Callable[[str], LegacyEvent]
+) -> tuple[LegacyEvent, ...]:
+    events: list[LegacyEvent] = []
+    for move in moves:
+        if move.new is None and move.old is not None:
+            events.append(departure(move.old))
+        elif move.old is None:
+            # The session reports the user's own arrival, with everyone in it, as RoomJoined.
+            if move.user_id != context.own_user_id:
+                events.append(OccupantJoined(context.room, context.members.occupant(move.user_id)))
+        elif move.new is not None:
+            events.append(NickChanged(context.room, move.old, move.new))
+    return tuple(events)
+
+
+def _topic(event: _Event, context: RoomContext) -> Translation:
+    if context.direct is not None:
+        return _skip("topic of a direct chat")
+    topic = _text(event.content.get("topic")) or ""
+    by = context.members.nick_of(event.sender)
+    return Translation((SubjectChanged(context.room, topic, by),))
+
+
+def _power_levels(event: _Event, context: RoomContext) -> Translation:
+    moved = context.members.set_power_levels(event.content)
+    if context.direct is not None or not moved:
+        return _skip("no occupant's role or affiliation changed")
+    actor = context.members.nick_of(event.sender)
+    return Translation(
+        tuple(
+            OccupantChanged(context.room, context.members.occupant(user), actor) for user in moved
+        )
+    )
+
+
+def _not_shown(reason: str) -> Callable[[_Event, RoomContext], Translation]:
+    return lambda _event, _context: _skip(reason)
+
+
+_HANDLERS: dict[str, Callable[[_Event, RoomContext], Translation]] = {
+    "m.room.message": _message,
+    "m.sticker": _message,
+    "m.room.member": _member,
+    "m.room.topic": _topic,
+    "m.room.power_levels": _power_levels,
+    "m.room.name": _not_shown("room name: the core has no event for it yet"),
+    "m.room.encrypted": _not_shown("encrypted event that was not decrypted"),
+    "m.reaction": _not_shown("reaction: the core has no event for it yet"),
+    "m.room.redaction": _not_shown("redaction: the core has no event for it yet"),
+}

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from slixmpp import JID
 
 from bridge.addressing import (
     AddressError,
+    AddressGrammar,
     ContactAddress,
     LegacyAddress,
     RoomAddress,
     ServerAddress,
 )
+from bridge.routing import ContactPlace, RoomPlace, locate
 from plugins.matrix.addresses import (
     MatrixGrammar,
     address_of_room,
@@ -101,6 +106,15 @@ def test_addresses_that_cannot_exist_are_refused(address: LegacyAddress) -> None
 def test_grammar_has_the_core_interface() -> None:
     assert GRAMMAR.fixed_server is None
     assert set(GRAMMAR.room_prefixes) == {"!", "#"}
+
+
+def test_the_core_reads_matrix_jids_after_slixmpp_lowered_them() -> None:
+    # Network.grammar is typed AddressGrammar; the core only calls parse/format on it.
+    grammar = cast(AddressGrammar, GRAMMAR)
+    jid = JID(f"{GRAMMAR.format(RoomAddress('', '!AbC'))}@matrix.gw/Nick")
+    assert locate(jid, grammar) == RoomPlace(RoomAddress("", "!AbC"), "Nick")
+    contact = ContactAddress("Matrix.org", "alice")
+    assert locate(JID(f"{GRAMMAR.format(contact)}@matrix.gw"), grammar) == ContactPlace(contact)
 
 
 def test_matrix_ids_to_addresses_and_back() -> None:

@@ -38,6 +38,7 @@ class Ngircd(ManagedServer):
         *,
         operator: IrcOperator | None = None,
         password: str | None = None,
+        webirc_password: str | None = None,
         startup_timeout: float = 20.0,
     ) -> None:
         if "." not in name:
@@ -49,6 +50,9 @@ class Ngircd(ManagedServer):
             _check_setting(operator.password, "operator password")
         self.operator = operator
         self.password = None if password is None else _check_setting(password, "password")
+        self.webirc_password = (
+            None if webirc_password is None else _check_setting(webirc_password, "WebIRC password")
+        )
         self.port = free_port()
         self.config_path = workdir / "ngircd.conf"
         self.motd_path = workdir / "ngircd.motd"
@@ -97,9 +101,11 @@ class Ngircd(ManagedServer):
             "MaxJoins = 0",
             "MaxNickLength = 30",
             "[Options]",
-            "DNS = no",
+            # ngircd takes a WEBIRC hostname only with DNS on (otherwise it shows the IP).
+            f"DNS = {'yes' if self.webirc_password else 'no'}",
             "Ident = no",
             "PAM = no",
+            *([f"WebIRCPassword = {self.webirc_password}"] if self.webirc_password else []),
         ]
         if self.operator is not None:
             lines += [

@@ -8,6 +8,7 @@ name (IRC CHANTYPES, Matrix ``#``/``!``) and whether it runs in fixed-server mod
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 # XEP-0106 §3.1: the characters a node cannot hold, and their escapes. `\` itself is
 # escaped only where it would otherwise start a valid escape sequence.
@@ -83,6 +84,25 @@ class ServerAddress:
 LegacyAddress = RoomAddress | ContactAddress | ServerAddress
 
 
+class Grammar(Protocol):
+    """How one network spells its addresses in JID local parts (what the core asks of it)."""
+
+    @property
+    def fixed_server(self) -> str | None: ...
+
+    def parse(self, node: str) -> LegacyAddress:
+        """Read an (escaped) JID local part; raise AddressError with a usable text."""
+        ...
+
+    def format(self, address: LegacyAddress) -> str:
+        """The escaped JID local part for *address*."""
+        ...
+
+    def label(self, address: LegacyAddress) -> str:
+        """How people write *address* on the network, for names shown to users."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class AddressGrammar:
     """How one network spells its addresses in JID local parts.
@@ -114,6 +134,9 @@ class AddressGrammar:
                 raise AddressError(f"'{name}' is only a prefix: add the room's name")
             return RoomAddress(server.lower(), name)
         return ContactAddress(server.lower(), name)
+
+    def label(self, address: LegacyAddress) -> str:
+        return unescape_node(self.format(address))
 
     def format(self, address: LegacyAddress) -> str:
         """The escaped JID local part for *address*."""

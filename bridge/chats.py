@@ -12,7 +12,7 @@ from slixmpp.plugins.xep_0203.stanza import Delay
 from slixmpp.stanza import Message
 from slixmpp.xmlstream import register_stanza_plugin
 
-from bridge.addressing import AddressGrammar, ContactAddress, ServerAddress
+from bridge.addressing import ContactAddress, Grammar, ServerAddress
 from bridge.delay import is_late
 from bridge.errors import LegacyError
 from bridge.events import MessageIn, SendMessage, SendTyping, Typing
@@ -36,7 +36,7 @@ class ChatService:
         self,
         *,
         gateway_jid: str,
-        grammar: AddressGrammar,
+        grammar: Grammar,
         capabilities: Capabilities,
         sessions: SessionManager,
         send: Callable[[Message], None],

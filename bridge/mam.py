@@ -29,7 +29,7 @@ from slixmpp.plugins.xep_0313 import stanza as mam_stanza
 from slixmpp.stanza import Iq, Message
 from slixmpp.xmlstream import StanzaBase, register_stanza_plugin
 
-from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress
+from bridge.addressing import ContactAddress, Grammar, RoomAddress
 from bridge.errors import BadRequest, LegacyError, NotSupported, XmppError
 from bridge.muc.stanzas import room_message
 from bridge.replies import error_reply, failure_reply
@@ -210,7 +210,7 @@ class MamService:
         self,
         *,
         gateway: str,
-        grammar: AddressGrammar,
+        grammar: Grammar,
         archive: Archive,
         writer: ArchiveWriter,
         send: Callable[[StanzaBase], None],

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress, ServerAddress
+from bridge.addressing import ContactAddress, Grammar, RoomAddress, ServerAddress
 from bridge.events import LegacyEvent, UserAction
 
 ENTRY_POINT_GROUP = "xmpp_bridge.networks"
@@ -161,7 +161,7 @@ class Network(Protocol):
     name: str
     """The short name in disco identities (``gateway/<name>``) and the config file."""
     capabilities: Capabilities
-    grammar: AddressGrammar
+    grammar: Grammar
     registration_form: type[BaseModel]
     """Fields the user registers; `SecretStr` fields are encrypted at rest and never logged."""
     commands: Sequence[NetworkCommand]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress
+from bridge.addressing import ContactAddress, Grammar, RoomAddress
 from bridge.muc.ports import ArchivedMessage as RoomMessage
 from bridge.store.archive import ArchivedMessage
 from bridge.store.archive_writer import ArchiveWriter
@@ -18,7 +18,7 @@ class RoomArchive:
         self,
         writer: ArchiveWriter,
         gateway: str,
-        grammar: AddressGrammar,
+        grammar: Grammar,
         records: Callable[[str, RoomAddress | ContactAddress], bool],
     ) -> None:
         self._writer = writer

@@ -16,7 +16,7 @@ from slixmpp.plugins.xep_0045.stanza import MUCOwnerQuery
 from slixmpp.stanza import Iq, Presence
 from slixmpp.xmlstream import StanzaBase, register_stanza_plugin
 
-from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress
+from bridge.addressing import ContactAddress, Grammar, RoomAddress
 from bridge.errors import BadRequest, XmppError
 from bridge.forms import FormInvalid, form_from_model, model_from_form
 from bridge.network import CommandContext, NetworkCommand, UserStore, room_scope
@@ -53,7 +53,7 @@ class RoomConfig:
     def __init__(
         self,
         *,
-        grammar: AddressGrammar,
+        grammar: Grammar,
         store_for: Callable[[str], UserStore],
         rooms: RoomMemory,
         send: Callable[[StanzaBase], None],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from bridge.addressing import AddressError, AddressGrammar, RoomAddress
+from bridge.addressing import AddressError, Grammar, RoomAddress
 from bridge.muc.service import MucService
 from bridge.store.rooms import JoinedRoom, JoinedRooms
 
@@ -22,7 +22,7 @@ class RoomMemory:
         self,
         *,
         gateway: str,
-        grammar: AddressGrammar,
+        grammar: Grammar,
         rows: JoinedRooms,
         muc: MucService,
         online_resources: Callable[[str], list[str]],

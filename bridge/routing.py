@@ -8,8 +8,8 @@ from slixmpp import JID
 
 from bridge.addressing import (
     AddressError,
-    AddressGrammar,
     ContactAddress,
+    Grammar,
     RoomAddress,
     ServerAddress,
 )
@@ -39,7 +39,7 @@ class ContactPlace:
 Place = GatewayPlace | ServerPlace | RoomPlace | ContactPlace
 
 
-def locate(jid: JID, grammar: AddressGrammar) -> Place:
+def locate(jid: JID, grammar: Grammar) -> Place:
     """Read *jid* (already known to be under the gateway domain); raises AddressError."""
     if not jid.user:
         return GatewayPlace()

@@ -14,7 +14,7 @@ from slixmpp import JID
 from slixmpp.stanza import Message
 from slixmpp.xmlstream import StanzaBase
 
-from bridge.addressing import AddressGrammar, RoomAddress, unescape_node
+from bridge.addressing import Grammar, RoomAddress
 from bridge.events import Occupant
 from bridge.muc.ports import ArchivedMessage
 from bridge.muc.stanzas import Status, occupant_presence, room_message, subject_message
@@ -27,7 +27,7 @@ class RoomOutput:
     """Turns room state into stanzas for the user's resources and sends them."""
 
     def __init__(
-        self, *, gateway_jid: str, grammar: AddressGrammar, send: Callable[[StanzaBase], None]
+        self, *, gateway_jid: str, grammar: Grammar, send: Callable[[StanzaBase], None]
     ) -> None:
         self._gateway_jid = gateway_jid
         self._grammar = grammar
@@ -44,7 +44,7 @@ class RoomOutput:
 
     def room_label(self, room: RoomAddress) -> str:
         """The room as a person types it (``#chan%irc.example.org``)."""
-        return unescape_node(self._grammar.format(room))
+        return self._grammar.label(room)
 
     def real_jid(self, occupant: Occupant) -> str | None:
         """The occupant's JID under the gateway, for non-anonymous rooms."""

@@ -14,7 +14,7 @@ from slixmpp import JID
 from slixmpp.stanza import Iq, Message, Presence
 from slixmpp.xmlstream import StanzaBase
 
-from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress
+from bridge.addressing import ContactAddress, Grammar, RoomAddress
 from bridge.errors import BadRequest, NotConnected, XmppError, error_text, xmpp_error_for
 from bridge.events import (
     ChangeNick,
@@ -73,7 +73,7 @@ class MucService:
         self,
         *,
         gateway_jid: str,
-        grammar: AddressGrammar,
+        grammar: Grammar,
         send: Callable[[StanzaBase], None],
         sessions: SessionAccess,
         archive: RoomArchive,

@@ -133,6 +133,14 @@ class MatrixGrammar:
             )
         return ServerAddress(decode_case(raw))
 
+    def label(self, address: LegacyAddress) -> str:
+        """The Matrix id people know: `#room:server`, `!id:server`, `@alice:server`."""
+        if isinstance(address, RoomAddress):
+            return room_id_of(address)
+        if isinstance(address, ContactAddress):
+            return user_id_of(address)
+        return address.server
+
     def format(self, address: LegacyAddress) -> str:
         """The escaped JID local part for *address*; AddressError if it cannot exist."""
         if isinstance(address, ServerAddress):

@@ -181,3 +181,10 @@ def test_ascii_ids_survive_the_xmpp_servers_lower_casing(name: str, server: str)
 def test_case_encoding_is_reversible(text: str) -> None:
     assert decode_case(encode_case(text)) == text
     assert decode_case(encode_case(text, guard_sigil=True)) == text
+
+
+def test_labels_are_the_ids_people_know() -> None:
+    grammar = MatrixGrammar()
+    assert grammar.label(RoomAddress("matrix.org", "!Abc")) == "!Abc:matrix.org"
+    assert grammar.label(RoomAddress("", "!Abc")) == "!Abc"
+    assert grammar.label(ContactAddress("matrix.org", "alice")) == "@alice:matrix.org"

@@ -89,6 +89,13 @@ def _signing_key_line() -> str:
     return f"ed25519 a_{secrets.token_hex(2)} {seed}\n"
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read: the config and the key hold secrets."""
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(text)
+
+
 def _registration_mac(secret: str, nonce: str, username: str, password: str, admin: bool) -> str:
     """The HMAC-SHA1 the shared-secret registration API expects over its NUL-joined fields."""
     message = "\0".join((nonce, username, password, "admin" if admin else "notadmin"))
@@ -194,10 +201,10 @@ class Synapse(ManagedServer):
             if name not in _FOREIGN_PYTHON_VARIABLES
         }
         if not self.signing_key_path.exists():  # kept across restarts, like the database
-            self.signing_key_path.write_text(_signing_key_line())
+            _write_private(self.signing_key_path, _signing_key_line())
         # JSON is YAML, and json.dumps quotes every value safely.
         self.log_config_path.write_text(json.dumps(self._log_config(), indent=2))
-        self.config_path.write_text(json.dumps(self._config(), indent=2))
+        _write_private(self.config_path, json.dumps(self._config(), indent=2))
         await self._process.start()
 
     async def stop(self) -> None:

@@ -116,9 +116,7 @@ def test_say_to_a_channel_and_a_contact() -> None:
 def test_slash_mode_in_a_channel_is_a_mode_command() -> None:
     state = make_state()
     join_channel(state)
-    assert wire(state.say(ROOM, "/mode +o bob", action=False, xmpp_id="1")) == [
-        "MODE #chan +o bob"
-    ]
+    assert wire(state.say(ROOM, "/mode +o bob", action=False, xmpp_id="1")) == ["MODE #chan +o bob"]
     assert wire(state.say(ALICE, "/mode +o bob", action=False, xmpp_id="2")) == [
         "PRIVMSG alice :/mode +o bob"
     ]

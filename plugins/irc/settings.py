@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -48,7 +49,7 @@ merges room fields into its own model, which keeps validators only in the annota
 
 
 def _readable_file(path: Path | None) -> Path | None:
-    if path is not None and not path.is_file():
+    if path is not None and not (path.is_file() and os.access(path, os.R_OK)):
         raise ValueError(f"{path} is not a readable file")
     return path
 

@@ -280,5 +280,5 @@ def _is_private(event: Output) -> bool:
     return (
         isinstance(event, MessageIn)
         and isinstance(event.source, ContactAddress)
-        and not (event.notice)
+        and not event.notice
     )

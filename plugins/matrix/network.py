@@ -1,0 +1,172 @@
+"""The Matrix network for the core: options, registration (a login once), and logins.
+
+Every homeserver the gateway contacts goes through the operator's host policy first, and
+the HTTP session resolves names only through it, so no user can point the gateway at an
+address the operator keeps private (unless `hosts.allow_private` says so).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
+from aiohttp.abc import AbstractResolver, ResolveResult
+from nio import AsyncClient, AsyncClientConfig, DiscoveryInfoResponse, LoginResponse
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from bridge.errors import AuthFailed, BadRequest
+from bridge.network import Capabilities, HostResolver, LoginContext, NetworkCommand
+from bridge.policy import HostPolicy
+from plugins.matrix.addresses import MatrixGrammar
+from plugins.matrix.session import MatrixSession
+from plugins.matrix.settings import MatrixOptions, MatrixRegistration
+
+log = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT = 30.0
+WRONG_CREDENTIALS = frozenset({"M_FORBIDDEN", "M_USER_DEACTIVATED", "M_INVALID_USERNAME"})
+
+
+class PolicyResolver(AbstractResolver):
+    """aiohttp's resolver for one client: names resolve only to addresses the policy allows."""
+
+    def __init__(self, hosts: HostResolver) -> None:
+        self._hosts = hosts
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in await self._hosts.resolve(host, port)
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+async def open_client(
+    homeserver: str, user_id: str, hosts: HostResolver, *, device_id: str = ""
+) -> Any:
+    """A nio client for *homeserver*, after the host policy allowed it (else its error)."""
+    parts = urlsplit(homeserver)
+    host = parts.hostname or ""
+    await hosts.resolve(host, parts.port or (443 if parts.scheme == "https" else 80))
+    config = AsyncClientConfig(
+        max_timeouts=0,
+        max_limit_exceeded=3,
+        request_timeout=REQUEST_TIMEOUT,
+        encryption_enabled=False,
+        store_sync_tokens=False,
+    )
+    client = AsyncClient(homeserver, user_id, device_id, config=config)
+    client.client_session = ClientSession(
+        connector=TCPConnector(resolver=PolicyResolver(hosts)),
+        timeout=ClientTimeout(total=REQUEST_TIMEOUT),
+    )
+    return client
+
+
+async def discover_homeserver(server_name: str, hosts: HostResolver) -> str:
+    """The base URL `.well-known/matrix/client` of *server_name* names, else https://server."""
+    fallback = f"https://{server_name}"
+    client = await open_client(fallback, "", hosts)
+    try:
+        answer = await client.discovery_info()
+    except (ClientError, TimeoutError) as error:
+        log.info("no .well-known for %s (%s): trying %s", server_name, error, fallback)
+        return fallback
+    finally:
+        await client.close()
+    if isinstance(answer, DiscoveryInfoResponse) and answer.homeserver_url:
+        return str(answer.homeserver_url).rstrip("/")
+    return fallback
+
+
+class MatrixNetwork:
+    name = "matrix"
+    capabilities = Capabilities(needs_registration=True, typing=True)
+    grammar = MatrixGrammar()
+    registration_form = MatrixRegistration
+    commands: tuple[NetworkCommand, ...] = ()
+    server_registration: NetworkCommand | None = None
+    room_settings: type[BaseModel] | None = None
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        try:
+            self.options = MatrixOptions.model_validate(dict(options))
+        except ValidationError as error:
+            raise ValueError(str(error)) from None
+        self._registration_hosts = HostPolicy(self.options.hosts)
+
+    async def check_registration(self, user: str, form: BaseModel) -> MatrixRegistration:
+        """Log in once with the password; keep the token and device, forget the password."""
+        assert isinstance(form, MatrixRegistration)
+        password = form.password.get_secret_value()
+        if not password:
+            raise BadRequest("Password: required to log in (it is used once, never stored).")
+        hosts = self._registration_hosts
+        homeserver = form.homeserver or await discover_homeserver(form.server_name, hosts)
+        client = await open_client(homeserver, form.matrix_id, hosts)
+        try:
+            answer = await client.login(password, device_name=form.device_name)
+        except (ClientError, TimeoutError) as error:
+            raise BadRequest(
+                f"Homeserver URL: could not reach {homeserver} ({type(error).__name__}: {error})."
+                " Check the URL, or leave it empty to find it from your Matrix ID."
+            ) from None
+        finally:
+            await client.close()
+        if not isinstance(answer, LoginResponse):
+            code, text = str(answer.status_code), str(answer.message)
+            if code in WRONG_CREDENTIALS:
+                raise AuthFailed(
+                    f"Wrong Matrix ID or password: {homeserver} refused to log in"
+                    f" {form.matrix_id} ({code}: {text})."
+                )
+            raise BadRequest(
+                f"Homeserver URL: {homeserver} did not log you in as a Matrix homeserver"
+                f" would ({code}: {text})."
+            )
+        log.info("%s logged in to %s as device %s", user, homeserver, answer.device_id)
+        return form.model_copy(
+            update={
+                "homeserver": homeserver,
+                "matrix_id": answer.user_id,
+                "password": SecretStr(""),
+                "access_token": SecretStr(answer.access_token),
+                "device_id": SecretStr(answer.device_id),
+            }
+        )
+
+    async def login(self, context: LoginContext) -> MatrixSession:
+        settings = context.settings
+        if not isinstance(settings, MatrixRegistration):
+            raise AuthFailed("Register with your Matrix ID and password first.")
+        if not settings.access_token.get_secret_value():
+            raise AuthFailed("No Matrix access token is stored: register again.")
+        device_id = settings.device_id.get_secret_value()
+        client = await open_client(
+            settings.homeserver, settings.matrix_id, context.hosts, device_id=device_id
+        )
+        client.restore_login(
+            settings.matrix_id, device_id, settings.access_token.get_secret_value()
+        )
+        session = MatrixSession(client, context, self.options)
+        session.start()
+        return session
+
+
+def create(options: Mapping[str, Any]) -> MatrixNetwork:
+    return MatrixNetwork(options)

@@ -1,0 +1,437 @@
+"""One XMPP user on Matrix: the sync loop's events to the core, the user's actions to Matrix.
+
+A room the user has not joined from XMPP stays quiet: its state is kept up to date and its
+messages are held (bounded) until the core asks to join it, then the room is announced
+with everyone in it and the held messages follow. Announcing rooms unasked would make the
+core's restart rejoin believe the user's clients were already back in them.
+Direct chats (``m.direct``) are no rooms to XMPP: their messages come from the contact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import uuid
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from aiohttp import ClientError
+from nio import ErrorResponse, JoinResponse, RoomCreateResponse, RoomGetStateResponse
+
+from bridge.addressing import AddressError, ContactAddress, RoomAddress, ServerAddress
+from bridge.errors import (
+    BadRequest,
+    Forbidden,
+    LegacyError,
+    NoSuchContact,
+    NoSuchRoom,
+    NotConnected,
+    NotSupported,
+    RateLimited,
+)
+from bridge.events import (
+    ChangeNick,
+    JoinRoom,
+    KickOccupant,
+    LeaveRoom,
+    LegacyEvent,
+    MessageIn,
+    RoomJoined,
+    SendMessage,
+    SendTyping,
+    SetOccupantPower,
+    SetPresence,
+    SetSubject,
+    Typing,
+    UserAction,
+    WatchContact,
+)
+from bridge.network import LoginContext, RoomListing, SoftwareVersion
+from plugins.matrix.addresses import address_of_room, contact_of, room_id_of, user_id_of
+from plugins.matrix.formatting import HTML_FORMAT, styled_to_matrix
+from plugins.matrix.members import RoomMembers
+from plugins.matrix.settings import MatrixOptions
+from plugins.matrix.sync_loop import MatrixApi, RawEvent, RoomUpdate, SyncBatch, SyncLoop
+from plugins.matrix.translate import RoomContext, absorb_state, translate, translate_typing
+
+log = logging.getLogger(__name__)
+
+HELD_MESSAGES_PER_ROOM = 200
+TYPING_TIMEOUT_MS = 30_000
+DIRECT_TYPE = "m.direct"
+
+
+@dataclass(slots=True)
+class _Room:
+    """What the session knows of one joined Matrix room."""
+
+    room_id: str
+    members: RoomMembers = field(default_factory=RoomMembers)
+    addresses: list[RoomAddress] = field(default_factory=list)
+    """The room JIDs the user joined it by (an alias, its id); empty until joined from XMPP."""
+    held: deque[MessageIn] = field(default_factory=lambda: deque(maxlen=HELD_MESSAGES_PER_ROOM))
+    typing: frozenset[str] = frozenset()
+
+
+def _readdress(event: LegacyEvent, address: RoomAddress) -> LegacyEvent:
+    """*event* as it happened in the room known by *address*."""
+    if isinstance(event, MessageIn | Typing):
+        return dataclasses.replace(event, source=address)
+    if isinstance(getattr(event, "room", None), RoomAddress):
+        return cast(LegacyEvent, dataclasses.replace(cast(Any, event), room=address))
+    return event
+
+
+def _failure(answer: Any, what: str, missing: type[LegacyError] = BadRequest) -> LegacyError:
+    """The domain error for a nio error response."""
+    code, text = str(getattr(answer, "status_code", "")), str(getattr(answer, "message", ""))
+    detail = f"{what}: {text or code} ({code})"
+    if code == "M_FORBIDDEN":
+        return Forbidden(detail)
+    if code == "M_NOT_FOUND":
+        return missing(detail)
+    if code == "M_LIMIT_EXCEEDED":
+        return RateLimited(detail)
+    return missing(detail)
+
+
+class MatrixSession:
+    """The bridge.network.LegacySession of one user on one homeserver."""
+
+    def __init__(self, client: Any, context: LoginContext, options: MatrixOptions) -> None:
+        self._client = client
+        self._context = context
+        self._emit = context.emit
+        self._api = MatrixApi(client)
+        self._user_id: str = client.user_id
+        self._rooms: dict[str, _Room] = {}
+        self._direct: dict[str, list[str]] = {}
+        """Our m.direct account data: a Matrix user id → their direct chat rooms."""
+        self._loop = SyncLoop(
+            self._api,
+            context.store,
+            context.emit,
+            self._take,
+            timeline_limit=options.timeline_limit,
+            poll_ms=options.sync_timeout_ms,
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            await self._load_direct()
+            await self._loop.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the Matrix sync loop of %s stopped", self._context.user)
+            raise
+
+    # ------------------------------------------------------------------ sync → core
+
+    async def _take(self, batch: SyncBatch) -> None:
+        for event in batch.account_data:
+            if event.get("type") == DIRECT_TYPE:
+                self._set_direct(event.get("content"))
+        for update in batch.joined:
+            self._take_room(update, history=batch.initial)
+        for room_id, invite_state in batch.invited.items():
+            await self._answer_invite(room_id, invite_state)
+
+    def _take_room(self, update: RoomUpdate, *, history: bool) -> None:
+        room = self._rooms.setdefault(update.room_id, _Room(update.room_id))
+        absorb_state(update.state, room.members)
+        context = self._context_of(room)
+        timeline = _after_own_join(update.timeline, self._user_id)
+        if history:
+            absorb_state(update.timeline, room.members)
+            timeline = ()
+        else:
+            absorb_state(update.timeline[: len(update.timeline) - len(timeline)], room.members)
+        for raw in timeline:
+            translation = translate(raw, context)
+            if translation.skipped:
+                log.debug("%s: %s", room.room_id, translation.skipped)
+            for event in translation.events:
+                self._deliver(room, context, event)
+        for raw in update.ephemeral:
+            if raw.get("type") == "m.typing":
+                translation, room.typing = translate_typing(raw, room.typing, context)
+                for event in translation.events:
+                    self._deliver(room, context, event)
+
+    def _context_of(self, room: _Room) -> RoomContext:
+        direct = self._contact_of_direct(room.room_id)
+        address = room.addresses[0] if room.addresses else address_of_room(room.room_id)
+        return RoomContext(address, self._user_id, room.members, direct=direct)
+
+    def _deliver(self, room: _Room, context: RoomContext, event: LegacyEvent) -> None:
+        if context.direct is not None:
+            # The core shows a contact's message as theirs: our own would be misattributed.
+            if not (isinstance(event, MessageIn) and event.own):
+                self._emit(event)
+            return
+        if not room.addresses:
+            if isinstance(event, MessageIn):
+                room.held.append(event)
+            return
+        for address in room.addresses:
+            self._emit(_readdress(event, address))
+
+    # ------------------------------------------------------------------ direct chats
+
+    async def _load_direct(self) -> None:
+        try:
+            content = await self._api.request("GET", self._direct_path())
+        except Exception as error:  # none yet (404), or not now: the sync brings it later
+            log.debug("no m.direct for %s: %s", self._user_id, error)
+            return
+        self._set_direct(content)
+
+    def _direct_path(self) -> str:
+        return f"/user/{self._user_id}/account_data/{DIRECT_TYPE}"
+
+    def _set_direct(self, content: object) -> None:
+        if not isinstance(content, dict):
+            return
+        self._direct = {
+            user: [room for room in rooms if isinstance(room, str)]
+            for user, rooms in content.items()
+            if isinstance(user, str) and isinstance(rooms, list)
+        }
+
+    def _contact_of_direct(self, room_id: str) -> ContactAddress | None:
+        for user_id, rooms in self._direct.items():
+            if room_id in rooms:
+                try:
+                    return contact_of(user_id)
+                except AddressError:
+                    return None
+        return None
+
+    async def _remember_direct(self, user_id: str, room_id: str) -> None:
+        rooms = self._direct.setdefault(user_id, [])
+        if room_id not in rooms:
+            rooms.append(room_id)
+        await self._api.request("PUT", self._direct_path(), body=self._direct)
+
+    async def _answer_invite(self, room_id: str, invite_state: Sequence[RawEvent]) -> None:
+        """Accept invitations to direct chats; other invitations wait for a later slice."""
+        own = next(
+            (
+                e
+                for e in invite_state
+                if e.get("type") == "m.room.member" and e.get("state_key") == self._user_id
+            ),
+            None,
+        )
+        content = own.get("content") if own is not None else None
+        if not isinstance(content, dict) or content.get("is_direct") is not True:
+            return
+        inviter = own.get("sender") if own is not None else None
+        if not isinstance(inviter, str):
+            return
+        answer = await self._client.join(room_id)
+        if isinstance(answer, JoinResponse):
+            await self._remember_direct(inviter, room_id)
+        else:
+            log.info("could not accept %s's direct chat %s: %s", inviter, room_id, answer)
+
+    async def _direct_room(self, contact: ContactAddress) -> str:
+        user_id = user_id_of(contact)
+        rooms = self._direct.get(user_id)
+        if rooms:
+            return rooms[-1]
+        answer = await self._client.room_create(is_direct=True, invite=[user_id])
+        if not isinstance(answer, RoomCreateResponse):
+            raise _failure(answer, f"Could not open a chat with {user_id}", NoSuchContact)
+        await self._remember_direct(user_id, answer.room_id)
+        return str(answer.room_id)
+
+    # ------------------------------------------------------------------ core → Matrix
+
+    async def apply(self, action: UserAction) -> None:
+        try:
+            await self._apply(action)
+        except (ClientError, TimeoutError) as error:
+            raise NotConnected(f"The homeserver did not answer: {error}") from None
+
+    async def _apply(self, action: UserAction) -> None:
+        if isinstance(action, JoinRoom):
+            await self._join(action.room)
+        elif isinstance(action, LeaveRoom):
+            await self._leave(action.room)
+        elif isinstance(action, SendMessage):
+            await self._send(action)
+        elif isinstance(action, SetSubject):
+            room_id = self._joined_id(action.room)
+            answer = await self._client.room_put_state(
+                room_id, "m.room.topic", {"topic": action.subject}
+            )
+            if isinstance(answer, ErrorResponse):
+                raise _failure(answer, "The topic was not changed")
+        elif isinstance(action, KickOccupant):
+            await self._kick(action)
+        elif isinstance(action, SendTyping):
+            await self._typing(action)
+        elif isinstance(action, ChangeNick | SetOccupantPower):
+            raise NotSupported("Not yet on Matrix: your nick is your Matrix display name.")
+        elif isinstance(action, SetPresence | WatchContact):
+            return  # Matrix presence comes in a later slice
+
+    async def _join(self, address: RoomAddress) -> None:
+        answer = await self._client.join(room_id_of(address))
+        if not isinstance(answer, JoinResponse):
+            raise _failure(answer, f"Could not join {room_id_of(address)}", NoSuchRoom)
+        room_id = str(answer.room_id)
+        state = await self._client.room_get_state(room_id)
+        if not isinstance(state, RoomGetStateResponse):
+            raise _failure(state, f"Could not read the state of {room_id}", NoSuchRoom)
+        room = self._rooms.setdefault(room_id, _Room(room_id))
+        members = RoomMembers()
+        absorb_state(state.events, members)
+        room.members = members
+        if address not in room.addresses:
+            room.addresses.append(address)
+        own = members.occupant(self._user_id)
+        subject, subject_by = _topic(state.events, members)
+        self._emit(
+            RoomJoined(
+                room=address,
+                nick=own.nick,
+                occupants=members.occupants(),
+                subject=subject,
+                subject_by=subject_by,
+                own_role=own.role,
+                own_affiliation=own.affiliation,
+            )
+        )
+        while room.held:
+            self._emit(_readdress(room.held.popleft(), address))
+
+    async def _leave(self, address: RoomAddress) -> None:
+        room = self._room_by_address(address)
+        if room is None:
+            return
+        room.addresses.remove(address)
+        if room.addresses:
+            return  # still joined from XMPP under another address
+        answer = await self._client.room_leave(room.room_id)
+        if isinstance(answer, ErrorResponse):
+            log.info("leaving %s: %s", room.room_id, answer)
+
+    async def _send(self, action: SendMessage) -> None:
+        target = action.target
+        if isinstance(target, ServerAddress):
+            raise NotSupported("A Matrix server takes no messages: write to a room or a person.")
+        room_id = (
+            await self._direct_room(target)
+            if isinstance(target, ContactAddress)
+            else self._joined_id(target)
+        )
+        text = styled_to_matrix(action.body)
+        content: dict[str, str] = {
+            "msgtype": "m.emote" if action.action else "m.text",
+            "body": text.body,
+        }
+        if text.formatted_body is not None:
+            content |= {"format": HTML_FORMAT, "formatted_body": text.formatted_body}
+        tx_id = action.xmpp_id or str(uuid.uuid4())
+        answer = await self._client.room_send(room_id, "m.room.message", content, tx_id=tx_id)
+        if isinstance(answer, ErrorResponse):
+            raise _failure(answer, "The message was not sent")
+
+    async def _kick(self, action: KickOccupant) -> None:
+        room = self._room_by_address(action.room)
+        if room is None:
+            raise NoSuchRoom(f"You are not in {room_id_of(action.room)}.")
+        target = next(
+            (o.contact for o in room.members.occupants() if o.nick == action.nick and o.contact),
+            None,
+        )
+        if target is None:
+            raise NoSuchContact(f"Nobody is called {action.nick!r} in {room_id_of(action.room)}.")
+        answer = await self._client.room_kick(
+            room.room_id, user_id_of(target), action.reason or None
+        )
+        if isinstance(answer, ErrorResponse):
+            raise _failure(answer, f"Could not kick {action.nick}")
+
+    async def _typing(self, action: SendTyping) -> None:
+        target = action.target
+        if isinstance(target, ContactAddress):
+            rooms = self._direct.get(user_id_of(target))
+            if not rooms:
+                return  # no chat yet: nothing to show typing in
+            room_id = rooms[-1]
+        else:
+            room_id = self._joined_id(target)
+        await self._client.room_typing(room_id, action.active, TYPING_TIMEOUT_MS)
+
+    def _room_by_address(self, address: RoomAddress) -> _Room | None:
+        return next((r for r in self._rooms.values() if address in r.addresses), None)
+
+    def _joined_id(self, address: RoomAddress) -> str:
+        room = self._room_by_address(address)
+        if room is None:
+            raise NoSuchRoom(f"Join {room_id_of(address)} first.")
+        return room.room_id
+
+    # ------------------------------------------------------------------ queries, close
+
+    async def list_rooms(self, server: ServerAddress) -> Sequence[RoomListing]:
+        raise NotSupported("Matrix room directories come in a later version.")
+
+    async def contact_version(self, contact: ContactAddress) -> SoftwareVersion:
+        raise NotSupported("Matrix does not tell which client a person uses.")
+
+    async def ping_contact(self, contact: ContactAddress) -> float:
+        raise NotSupported("Matrix has no way to ping a person's client.")
+
+    async def close(self, reason: str) -> None:
+        """Stop syncing and drop the HTTP session; the device stays logged in for next time."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        with contextlib.suppress(Exception):
+            await self._client.close()
+
+
+def _after_own_join(timeline: Sequence[RawEvent], own_user_id: str) -> Sequence[RawEvent]:
+    """The timeline from the user's own arrival on, when it arrived in this batch.
+
+    A room the user just joined comes with what was said before: history, not news.
+    """
+    for index in range(len(timeline) - 1, -1, -1):
+        event = timeline[index]
+        content = event.get("content")
+        unsigned = event.get("unsigned")
+        previous = unsigned.get("prev_content") if isinstance(unsigned, dict) else None
+        if (
+            event.get("type") == "m.room.member"
+            and event.get("state_key") == own_user_id
+            and isinstance(content, dict)
+            and content.get("membership") == "join"
+            and not (isinstance(previous, dict) and previous.get("membership") == "join")
+        ):
+            return timeline[index:]
+    return timeline
+
+
+def _topic(state: Iterable[Any], members: RoomMembers) -> tuple[str, str | None]:
+    for event in state:
+        if isinstance(event, dict) and event.get("type") == "m.room.topic":
+            content = event.get("content")
+            topic = content.get("topic") if isinstance(content, dict) else None
+            sender = event.get("sender")
+            if isinstance(topic, str):
+                return topic, members.nick_of(sender) if isinstance(sender, str) else None
+    return "", None

@@ -275,3 +275,35 @@ async def test_a_restart_delivers_what_was_said_meanwhile_exactly_once(
     heard = bodies_after(client, mark, room)
     assert heard.count("while you were away") == 1, heard
     assert heard.count("and this too") == 1, heard
+
+
+async def test_a_burst_beyond_the_sync_timeline_is_filled_in_from_the_gap(
+    start_bridge: BridgeStarter,
+    xmpp_user: XmppUserFactory,
+    synapse: Synapse,
+    matrix_user: MatrixUserFactory,
+    matrix_client: MatrixClientFactory,
+) -> None:
+    short_timeline = {**OPTIONS, "timeline_limit": 3}
+    first = await start_bridge(network="matrix", options=short_timeline, hosts=LOOPBACK_ALLOWED)
+    client, account = await logged_in_user(xmpp_user, first, synapse)
+    alice = await matrix_client(await matrix_user("alice"))
+    room_id = await shared_room(alice, account.user_id)
+    room = room_jid(first, room_id)
+    await client.wait_for(self_presence(room), after=join(client, room, "me"), timeout=15)
+
+    await first.bridge.stop()
+    burst = [f"line {number}" for number in range(12)]
+    for body in burst:
+        await say(alice, room_id, body)
+    mark = client.mark()
+    await start_bridge(
+        network="matrix",
+        options=short_timeline,
+        hosts=LOOPBACK_ALLOWED,
+        spec=first.spec,
+        database=first.database,
+    )
+
+    await client.wait_for(groupchat(room, burst[-1]), after=mark, timeout=20)
+    assert [b for b in bodies_after(client, mark, room) if b in burst] == burst

@@ -139,7 +139,7 @@ class MatrixNetwork:
                 f"Homeserver URL: {homeserver} did not log you in as a Matrix homeserver"
                 f" would ({code}: {text})."
             )
-        log.info("%s logged in to %s as device %s", user, homeserver, answer.device_id)
+        log.info("%s registered as %s on %s", user, answer.user_id, homeserver)
         return form.model_copy(
             update={
                 "homeserver": homeserver,

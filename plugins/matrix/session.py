@@ -35,6 +35,7 @@ from bridge.errors import (
 )
 from bridge.events import (
     ChangeNick,
+    Disconnected,
     JoinRoom,
     KickOccupant,
     LeaveRoom,
@@ -55,7 +56,14 @@ from plugins.matrix.addresses import address_of_room, contact_of, room_id_of, us
 from plugins.matrix.formatting import HTML_FORMAT, styled_to_matrix
 from plugins.matrix.members import RoomMembers
 from plugins.matrix.settings import MatrixOptions
-from plugins.matrix.sync_loop import MatrixApi, RawEvent, RoomUpdate, SyncBatch, SyncLoop
+from plugins.matrix.sync_loop import (
+    MatrixApi,
+    MatrixHttpError,
+    RawEvent,
+    RoomUpdate,
+    SyncBatch,
+    SyncLoop,
+)
 from plugins.matrix.translate import RoomContext, absorb_state, translate, translate_typing
 
 log = logging.getLogger(__name__)
@@ -130,9 +138,9 @@ class MatrixSession:
             await self._loop.run()
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as error:
             log.exception("the Matrix sync loop of %s stopped", self._context.user)
-            raise
+            self._emit(Disconnected(f"The gateway stopped following Matrix: {error}", False))
 
     # ------------------------------------------------------------------ sync → core
 
@@ -190,7 +198,7 @@ class MatrixSession:
     async def _load_direct(self) -> None:
         try:
             content = await self._api.request("GET", self._direct_path())
-        except Exception as error:  # none yet (404), or not now: the sync brings it later
+        except (MatrixHttpError, ClientError, TimeoutError) as error:  # none yet, or not now
             log.debug("no m.direct for %s: %s", self._user_id, error)
             return
         self._set_direct(content)
@@ -238,11 +246,13 @@ class MatrixSession:
         inviter = own.get("sender") if own is not None else None
         if not isinstance(inviter, str):
             return
-        answer = await self._client.join(room_id)
-        if isinstance(answer, JoinResponse):
+        try:
+            answer = await self._client.join(room_id)
+            if not isinstance(answer, JoinResponse):
+                raise _failure(answer, "joining refused")
             await self._remember_direct(inviter, room_id)
-        else:
-            log.info("could not accept %s's direct chat %s: %s", inviter, room_id, answer)
+        except (LegacyError, MatrixHttpError, ClientError, TimeoutError) as error:
+            log.info("could not accept %s's direct chat %s: %s", inviter, room_id, error)
 
     async def _direct_room(self, contact: ContactAddress) -> str:
         user_id = user_id_of(contact)

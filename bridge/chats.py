@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from slixmpp.plugins.xep_0085.stanza import ChatState
@@ -13,12 +13,16 @@ from slixmpp.stanza import Message
 from slixmpp.xmlstream import register_stanza_plugin
 
 from bridge.addressing import ContactAddress, Grammar, ServerAddress
+from bridge.chat_relations import ChatRelations
 from bridge.delay import is_late
 from bridge.errors import LegacyError
-from bridge.events import MessageIn, SendMessage, SendTyping, Typing
+from bridge.events import MessageIn, Typing
+from bridge.muc.incoming import client_message_id
 from bridge.muc.ports import ArchivedMessage
 from bridge.muc.stanzas import clean_text
 from bridge.network import Capabilities
+from bridge.relation_stanzas import ClientRelations, read_relations
+from bridge.relations import Relations
 from bridge.replies import failure_reply
 from bridge.room_archive import RoomArchive
 from bridge.sessions import SessionManager
@@ -41,6 +45,7 @@ class ChatService:
         sessions: SessionManager,
         send: Callable[[Message], None],
         archive: RoomArchive,
+        relations: Relations,
     ) -> None:
         self._gateway_jid = gateway_jid
         self._grammar = grammar
@@ -48,6 +53,8 @@ class ChatService:
         self._sessions = sessions
         self._send = send
         self._archive = archive
+        self._relations = relations
+        self.links = ChatRelations(relations.ids, self.jid_of, send)
 
     def jid_of(self, source: ContactAddress | ServerAddress) -> str:
         return f"{self._grammar.format(source)}@{self._gateway_jid}"
@@ -56,19 +63,19 @@ class ChatService:
         """A chat message from the user to a person or a server."""
         user = message["from"].bare
         body: str = message["body"]
-        state = message["chat_state"] if message.get_plugin("chat_state", check=True) else ""
-        if not body:
-            if state and self._capabilities.typing and isinstance(target, ContactAddress):
-                session = self._sessions.session_of(user)
-                if session is not None:
-                    await _quietly(session.apply(SendTyping(target, state == "composing")))
+        relations = read_relations(message)
+        if relations.is_signal or not body:
+            if isinstance(target, ContactAddress):
+                await self._signal(message, target, relations)
             return
         action = body.startswith(ACTION_PREFIX)
-        request = SendMessage(
-            target=target,
-            body=body[len(ACTION_PREFIX) :] if action else body,
-            xmpp_id=message["id"] or "",
+        request = await self._relations.message(
+            user,
+            target,
+            body[len(ACTION_PREFIX) :] if action else body,
+            xmpp_id=client_message_id(message) or "",
             action=action,
+            relations=relations,
         )
         try:
             session = await self._sessions.session_for(user)
@@ -76,6 +83,16 @@ class ChatService:
         except LegacyError as failure:
             self._send(failure_reply(message, failure))
             return
+        sent_id = client_message_id(message) or str(uuid.uuid4())
+        self._relations.ids.remember(
+            user,
+            target,
+            message_id=message["id"] or sent_id,
+            stanza_id=sent_id,
+            legacy_id=None,
+            author=user,
+            body=request.body,
+        )
         if isinstance(target, ContactAddress):
             own = ArchivedMessage(
                 stanza_id=str(uuid.uuid4()),
@@ -87,6 +104,22 @@ class ChatService:
                 own=True,
             )
             self._archive.record(user, target, own)
+
+    async def _signal(
+        self, message: Message, target: ContactAddress, relations: ClientRelations
+    ) -> None:
+        """A reaction, retraction, marker or chat state; only a retraction may be refused."""
+        user = message["from"].bare
+        try:
+            signal = await self._relations.signal(user, target, relations)
+            session = self._sessions.session_of(user)
+            if signal is not None and session is not None:
+                await session.apply(signal)
+        except LegacyError as failure:
+            if relations.retracts is not None:
+                self._send(failure_reply(message, failure))
+            else:
+                log.debug("not forwarded: %s", failure)
 
     def deliver(self, user: str, event: MessageIn) -> None:
         """A message from a person or a server, to the user's bare JID."""
@@ -100,8 +133,21 @@ class ChatService:
         message["body"] = f"{ACTION_PREFIX}{body}" if event.action else body
         if event.when is not None and is_late(event.when):
             _delay(message, event.when, self._gateway_jid)
+        stanza_id = str(uuid.uuid4())
+        message["id"] = stanza_id
+        self._relations.ids.remember(
+            user,
+            source,
+            message_id=stanza_id,
+            stanza_id=stanza_id,
+            legacy_id=event.legacy_id,
+            author=self.jid_of(source),
+            body=body,
+        )
+        decorate = self.links.links(user, event)
+        if decorate is not None:
+            decorate(message)
         if isinstance(source, ContactAddress):
-            stanza_id = str(uuid.uuid4())
             message["stanza_id"]["id"] = stanza_id
             message["stanza_id"]["by"] = self.jid_of(source)
             theirs = ArchivedMessage(
@@ -129,10 +175,3 @@ class ChatService:
 def _delay(message: Message, when: datetime, by: str) -> None:
     message["delay"]["stamp"] = when
     message["delay"]["from"] = by
-
-
-async def _quietly(awaitable: Awaitable[None]) -> None:
-    try:
-        await awaitable
-    except LegacyError as error:
-        log.debug("not forwarded: %s", error)

@@ -162,6 +162,10 @@ class MessageIn:
     own: bool = False
     # The id of the XMPP stanza this message answers when the network echoes the user's own.
     echo_of: str | None = None
+    # Legacy id of the message this one corrects (the network edited it).
+    replaces: str | None = None
+    # Legacy id of the message this one answers.
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +180,46 @@ class Typing:
     source: RoomAddress | ContactAddress
     nick: str | None = None
     active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """*nick*'s whole set of reactions to a message (an empty set takes them all back)."""
+
+    source: RoomAddress | ContactAddress
+    nick: str | None
+    target_legacy_id: str
+    emojis: tuple[str, ...]
+    own: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Retraction:
+    """A message was removed; *by* names the moderator when it was not its author."""
+
+    source: RoomAddress | ContactAddress
+    nick: str | None
+    target_legacy_id: str
+    by: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Displayed:
+    """*nick* has read up to the message *legacy_id* (a read marker)."""
+
+    source: RoomAddress | ContactAddress
+    nick: str | None
+    legacy_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSent:
+    """The network gave the user's message *xmpp_id* its own id, *legacy_id*."""
+
+    target: RoomAddress | ContactAddress | ServerAddress
+    xmpp_id: str
+    legacy_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +254,10 @@ LegacyEvent = (
     | Typing
     | Disconnected
     | Connected
+    | Reaction
+    | Retraction
+    | Displayed
+    | MessageSent
 )
 
 
@@ -237,6 +285,35 @@ class SendMessage:
     body: str
     xmpp_id: str
     action: bool = False
+    # Legacy id of the message this one corrects (networks with edits).
+    replaces: str | None = None
+    # Legacy id of the message this one answers (networks with replies).
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class React:
+    """The user's whole set of reactions to the message *legacy_id* (empty: none left)."""
+
+    target: RoomAddress | ContactAddress
+    legacy_id: str
+    emojis: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Retract:
+    """The user takes back their message *legacy_id*."""
+
+    target: RoomAddress | ContactAddress
+    legacy_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkDisplayed:
+    """The user has read up to the message *legacy_id*."""
+
+    target: RoomAddress | ContactAddress
+    legacy_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,4 +378,7 @@ UserAction = (
     | SetPresence
     | SendTyping
     | WatchContact
+    | React
+    | Retract
+    | MarkDisplayed
 )

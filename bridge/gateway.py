@@ -36,12 +36,15 @@ from bridge.events import (
 from bridge.link import ComponentLink
 from bridge.mam import FEATURES as MAM_FEATURES
 from bridge.mam import MamService
+from bridge.message_ids import Conversation, MessageIds
 from bridge.muc.service import ROOM_FEATURES, MucService
 from bridge.network import Network
 from bridge.policy import HostPolicy, RegistrationGate, is_admin
 from bridge.presence import CAPS_NODE, PresenceService
 from bridge.privileges import Privileges
 from bridge.registration import RegistrationBook, RegistrationService
+from bridge.relation_stanzas import relation_features
+from bridge.relations import Relations
 from bridge.room_archive import RoomArchive
 from bridge.room_config import RoomConfig
 from bridge.room_memory import RoomMemory
@@ -102,8 +105,11 @@ class Gateway:
                 NS_REGISTER,
                 COMMANDS_NODE,
                 "jabber:iq:version",
+                *relation_features(network.capabilities),
             ),
         )
+        self.message_ids = MessageIds(network.grammar, self.domain, store.ids)
+        self.relations = Relations(network.capabilities, self.message_ids)
         self.muc = MucService(
             gateway_jid=self.domain,
             grammar=network.grammar,
@@ -116,6 +122,7 @@ class Gateway:
                 records=lambda user, room: self.room_config.records(user, room),
             ),
             keep_joined=lambda user, room: self.rooms.is_persistent(user, room),
+            relations=self.relations,
         )
         self.mam = MamService(
             gateway=self.domain,
@@ -153,6 +160,7 @@ class Gateway:
                 network.grammar,
                 records=lambda user, _contact: self.book.archives_private(user),
             ),
+            relations=self.relations,
         )
         self.presence = PresenceService(
             gateway_jid=self.domain,
@@ -241,6 +249,7 @@ class Gateway:
             task.cancel()
         await self.sessions.close_all("gateway shutting down")
         await self.rooms.close()
+        await self.message_ids.close()
         await self.link.close()
 
     async def _on_connected(self, _: Any) -> None:
@@ -315,12 +324,37 @@ class Gateway:
             log.exception("could not deliver %s to %s", type(event).__name__, user)
 
     def _dispatch(self, user: str, event: LegacyEvent) -> None:
+        forgotten = self.relations.forgotten(user, event)
+        if forgotten:
+            self._spawn(self._dispatch_recalled(user, event, forgotten))
+        else:
+            self._deliver(user, event)
+
+    async def _dispatch_recalled(
+        self, user: str, event: LegacyEvent, forgotten: list[tuple[Conversation, str]]
+    ) -> None:
+        """An edit, reaction or removal of a message memory forgot: ask the store first."""
+        try:
+            await self.relations.recall(user, forgotten)
+        except Exception:
+            log.warning("id map lookup failed; delivering without the relation", exc_info=True)
+        self._deliver_logged(user, event)
+
+    def _deliver_logged(self, user: str, event: LegacyEvent) -> None:
+        try:
+            self._deliver(user, event)
+        except Exception:
+            log.exception("could not deliver %s to %s", type(event).__name__, user)
+
+    def _deliver(self, user: str, event: LegacyEvent) -> None:
         if isinstance(event, Connected | Disconnected):
             origin = self.jid_of(ServerAddress(event.server)) if event.server else self.domain
             status = event.reason if isinstance(event, Disconnected) else ""
             self.presence.announce(user, origin, isinstance(event, Connected), status)
         if self.muc.on_event(user, event):
             self.rooms.sync(user)
+            return
+        if self.chats.links.handle(user, event):
             return
         if isinstance(event, MessageIn) and not isinstance(event.source, RoomAddress):
             self.chats.deliver(user, event)

@@ -23,11 +23,15 @@ from bridge.events import (
     JoinRoom,
     LeaveRoom,
     LegacyEvent,
+    MarkDisplayed,
     MessageIn,
+    MessageSent,
     NickChanged,
     Occupant,
     OccupantJoined,
     OccupantLeft,
+    React,
+    Retract,
     RoomJoined,
     SendMessage,
     SetPresence,
@@ -72,14 +76,46 @@ class World:
     logins: list[str] = field(default_factory=list)
     logouts: list[str] = field(default_factory=list)
     actions: list[tuple[str, UserAction]] = field(default_factory=list)
+    relations: list[tuple[str, React | Retract | MarkDisplayed]] = field(default_factory=list)
+    """(user, action) of every reaction, retraction and read marker the gateway asked for."""
+    sent_ids: dict[str, str] = field(default_factory=dict)
+    """xmpp id → the legacy id the network gave each of a bridged user's messages."""
+    next_id: int = 0
+
+    def new_id(self) -> str:
+        self.next_id += 1
+        return f"loop-{self.next_id}"
 
     def room(self, name: str) -> Room:
         return self.rooms.setdefault(name, Room())
 
-    def say(self, room: str, nick: str, body: str, when: datetime | None = None) -> None:
+    def say(
+        self,
+        room: str,
+        nick: str,
+        body: str,
+        when: datetime | None = None,
+        *,
+        legacy_id: str | None = None,
+        replaces: str | None = None,
+        reply_to: str | None = None,
+    ) -> None:
         """A person of the legacy network speaks in *room*."""
         self.room(room).log.append((nick, body))
-        self._to_room(room, MessageIn(RoomAddress(SERVER, room), body, nick=nick, when=when))
+        event = MessageIn(
+            RoomAddress(SERVER, room),
+            body,
+            nick=nick,
+            when=when,
+            legacy_id=legacy_id,
+            replaces=replaces,
+            reply_to=reply_to,
+        )
+        self._to_room(room, event)
+
+    def tell_room(self, room: str, event: LegacyEvent) -> None:
+        """Any event about *room* (a reaction, a removal) reaches the bridged users in it."""
+        self._to_room(room, event)
 
     def arrive(self, room: str, nick: str) -> None:
         self.room(room).members[nick] = None
@@ -134,6 +170,8 @@ class LoopSession:
             self.world._to_room(action.room.name, SubjectChanged(action.room, action.subject, nick))
         elif isinstance(action, SetPresence):
             return
+        elif isinstance(action, React | Retract | MarkDisplayed):
+            self.world.relations.append((self.user, action))
         elif isinstance(action, WatchContact):
             online = any(action.contact.name in room.members for room in self.world.rooms.values())
             show = Show.AVAILABLE if online and action.watch else Show.OFFLINE
@@ -159,12 +197,23 @@ class LoopSession:
 
     def _send(self, action: SendMessage) -> None:
         target = action.target
+        legacy_id = self.world.new_id()
+        self.world.sent_ids[action.xmpp_id] = legacy_id
+        self.emit(MessageSent(target, action.xmpp_id, legacy_id))
         if isinstance(target, RoomAddress):
             nick = self.nicks.get(target.name)
             if nick is None:
                 raise NoSuchRoom(f"not in {target.name}")
             self.world.room(target.name).log.append((nick, action.body))
-            event = MessageIn(target, action.body, nick=nick, action=action.action)
+            event = MessageIn(
+                target,
+                action.body,
+                nick=nick,
+                action=action.action,
+                legacy_id=legacy_id,
+                replaces=action.replaces,
+                reply_to=action.reply_to,
+            )
             for other_nick, user in self.world.room(target.name).members.items():
                 if user is not None and user != self.user and user in self.world.sessions:
                     self.world.sessions[user].emit(event)
@@ -202,6 +251,11 @@ class LoopNetwork:
         self.capabilities = Capabilities(
             max_message_bytes=400,
             typing=True,
+            # The "relations" option makes a network with edits, reactions, replies and receipts.
+            edits=bool(options.get("relations", False)),
+            reactions=bool(options.get("relations", False)),
+            replies=bool(options.get("relations", False)),
+            receipts=bool(options.get("relations", False)),
             needs_registration=bool(options.get("needs_registration", True)),
         )
         self.grammar = AddressGrammar(room_prefixes="#")

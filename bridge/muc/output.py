@@ -170,10 +170,20 @@ class RoomOutput:
             origin_id=message.origin_id,
         )
 
-    def live(self, state: RoomState, message: ArchivedMessage, *, delayed: bool) -> None:
-        """A new room message to every joined resource."""
+    def live(
+        self,
+        state: RoomState,
+        message: ArchivedMessage,
+        *,
+        delayed: bool,
+        decorate: Callable[[Message], None] | None = None,
+    ) -> None:
+        """A new room message to every joined resource; *decorate* adds relation elements."""
         for resource in sorted(state.resources):
-            self.send(self.archived(state.room, resource, message, delayed=delayed))
+            stanza = self.archived(state.room, resource, message, delayed=delayed)
+            if decorate is not None:
+                decorate(stanza)
+            self.send(stanza)
 
 
 def _newest_within(stanzas: list[Message], max_chars: int) -> list[Message]:

@@ -28,6 +28,7 @@ from bridge.events import (
 from bridge.muc.joins import JoinAnswers
 from bridge.muc.output import RoomOutput, now
 from bridge.muc.ports import ArchivedMessage, RoomArchive
+from bridge.muc.relations import RoomRelations
 from bridge.muc.stanzas import Status, clean_text, error_stanza, subject_message
 from bridge.muc.state import RoomRegistry, RoomState
 
@@ -54,11 +55,13 @@ class RoomEvents:
         output: RoomOutput,
         archive: RoomArchive,
         joins: JoinAnswers,
+        relations: RoomRelations,
     ) -> None:
         self._registry = registry
         self._output = output
         self._archive = archive
         self._joins = joins
+        self._relations = relations
 
     def handle(self, user: str, event: LegacyEvent) -> bool:
         """Carry out *event*; False when it is not about a room."""
@@ -76,7 +79,7 @@ class RoomEvents:
         elif isinstance(event, _ROOM_EVENTS):
             state = self._registry.get(user, event.room)
         else:
-            return False
+            return self._relations.handle(user, event)
         if state is None:
             return True
         if isinstance(event, RoomJoined):
@@ -188,6 +191,7 @@ class RoomEvents:
 
     def _message(self, user: str, state: RoomState, event: MessageIn) -> None:
         if event.own and state.take_echo(event.echo_of):
+            self._relations.echoed(user, state, event)
             return
         body = clean_text(event.body)
         if not body.strip():
@@ -203,7 +207,9 @@ class RoomEvents:
             own=event.own,
         )
         self._archive.record(user, state.room, message)
-        self._output.live(state, message, delayed=is_late(event.when))
+        self._relations.remember(user, state, message, message.stanza_id)
+        decorate = self._relations.links(user, state, event)
+        self._output.live(state, message, delayed=is_late(event.when), decorate=decorate)
 
     def _link_lost(self, user: str, event: Disconnected) -> None:
         """Everyone out with 333 so clients rejoin; the rooms stay known for that rejoin."""

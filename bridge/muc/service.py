@@ -15,7 +15,14 @@ from slixmpp.stanza import Iq, Message, Presence
 from slixmpp.xmlstream import StanzaBase
 
 from bridge.addressing import ContactAddress, Grammar, RoomAddress
-from bridge.errors import BadRequest, NotConnected, XmppError, error_text, xmpp_error_for
+from bridge.errors import (
+    BadRequest,
+    LegacyError,
+    NotConnected,
+    XmppError,
+    error_text,
+    xmpp_error_for,
+)
 from bridge.events import (
     ChangeNick,
     JoinRoom,
@@ -29,6 +36,7 @@ from bridge.events import (
     SetSubject,
     UserAction,
 )
+from bridge.message_ids import MessageIds
 from bridge.muc.incoming import (
     AdminItem,
     admin_items,
@@ -40,6 +48,7 @@ from bridge.muc.incoming import (
 from bridge.muc.joins import JoinAnswers
 from bridge.muc.output import RoomOutput, now
 from bridge.muc.ports import ArchivedMessage, RoomArchive, SessionAccess
+from bridge.muc.relations import RoomRelations
 from bridge.muc.room_events import RoomEvents
 from bridge.muc.stanzas import (
     NS_MUC_ADMIN,
@@ -50,6 +59,9 @@ from bridge.muc.stanzas import (
     room_message,
 )
 from bridge.muc.state import JoinStep, LeaveStep, PendingJoin, RoomRegistry, RoomState
+from bridge.network import Capabilities
+from bridge.relation_stanzas import ClientRelations, copy_relations, read_relations
+from bridge.relations import Relations
 
 __all__ = ["ArchivedMessage", "MucService", "RoomArchive", "SessionAccess"]
 
@@ -79,14 +91,19 @@ class MucService:
         archive: RoomArchive,
         max_history: int = 20,
         keep_joined: Callable[[str, RoomAddress], bool] = lambda user, room: False,
+        relations: Relations | None = None,
     ) -> None:
         self._sessions = sessions
         self._archive = archive
         self._keep_joined = keep_joined
+        self._relations = relations or Relations(Capabilities(), MessageIds(grammar, gateway_jid))
         self._registry = RoomRegistry()
         self._output = RoomOutput(gateway_jid=gateway_jid, grammar=grammar, send=send)
         self._joins = JoinAnswers(self._output, archive, max_history)
-        self._events = RoomEvents(self._registry, self._output, archive, self._joins)
+        self._room_relations = RoomRelations(self._registry, self._output, self._relations.ids)
+        self._events = RoomEvents(
+            self._registry, self._output, archive, self._joins, self._room_relations
+        )
 
     # ------------------------------------------------------------------ from the user
 
@@ -151,13 +168,30 @@ class MucService:
         if subject is not None:
             await self._act(sender.bare, SetSubject(room, clean_text(subject)), message)
             return
+        relations = read_relations(message)
         body, action = split_action(clean_text(message["body"]))
-        if not body.strip():
+        if relations.is_signal or not body.strip():
+            signal = await self._signal(sender.bare, room, relations, message)
+            if signal is not None and await self._act(sender.bare, signal, message):
+                self._room_relations.reflect_signal(state, message, relations)
             return
         xmpp_id = client_message_id(message) or str(uuid.uuid4())
         state.expect_echo(xmpp_id)
-        if await self._act(sender.bare, SendMessage(room, body, xmpp_id, action), message):
+        request = await self._relations.message(
+            sender.bare, room, body, xmpp_id=xmpp_id, action=action, relations=relations
+        )
+        if await self._act(sender.bare, request, message):
             self._reflect(sender.bare, state, message, body, action, xmpp_id)
+
+    async def _signal(
+        self, user: str, room: RoomAddress, relations: ClientRelations, message: Message
+    ) -> UserAction | None:
+        """The action for a reaction, retraction, marker or chat state; errors answered here."""
+        try:
+            return await self._relations.signal(user, room, relations)
+        except LegacyError as error:
+            self._refuse(message, error)
+            return None
 
     def _reflect(
         self, user: str, state: RoomState, message: Message, body: str, action: bool, xmpp_id: str
@@ -173,19 +207,20 @@ class MucService:
             own=True,
         )
         self._archive.record(user, state.room, archived)
+        self._room_relations.remember(user, state, archived, message["id"] or xmpp_id)
         origin_id = message.xml.find("{urn:xmpp:sid:0}origin-id")
         for resource in sorted(state.resources):
-            self._output.send(
-                room_message(
-                    origin=self._output.occupant_jid(state.room, archived.sender),
-                    to=resource,
-                    body=f"/me {body}" if action else body,
-                    message_id=message["id"] or xmpp_id,
-                    stanza_id=archived.stanza_id,
-                    room_jid=self._output.room_jid(state.room),
-                    origin_id=None if origin_id is None else origin_id.get("id"),
-                )
+            reflection = room_message(
+                origin=self._output.occupant_jid(state.room, archived.sender),
+                to=resource,
+                body=f"/me {body}" if action else body,
+                message_id=message["id"] or xmpp_id,
+                stanza_id=archived.stanza_id,
+                room_jid=self._output.room_jid(state.room),
+                origin_id=None if origin_id is None else origin_id.get("id"),
             )
+            copy_relations(message, reflection)
+            self._output.send(reflection)
 
     async def on_private(self, message: Message, room: RoomAddress) -> None:
         """A chat message to ``room/nick``: a private message to that occupant."""

@@ -120,9 +120,6 @@ class IrcLink:
         if self._transport is not None:
             await self._transport.close(reason)
 
-    def wait_ready(self) -> asyncio.Event:
-        return self.ready
-
     def join_nick(self, requested: str) -> str:
         """The nick to join a channel with: the configured one, if the user set one."""
         if self.config.nick_configured and self.state is not None:

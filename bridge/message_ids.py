@@ -72,14 +72,17 @@ class MessageIds:
         store: IdStore | None = None,
         *,
         capacity: int = 50_000,
+        backlog: int = 10_000,
     ) -> None:
+        """*capacity* messages are kept in memory; at most *backlog* id pairs wait for the
+        store (beyond that the oldest are dropped: the database is down or too slow)."""
         self._grammar = grammar
         self._gateway = gateway
         self._store = store
         self._capacity = capacity
         self._by_xmpp: OrderedDict[_Key, KnownMessage] = OrderedDict()
         self._by_legacy: OrderedDict[_Key, KnownMessage] = OrderedDict()
-        self._unwritten: deque[tuple[str, str, str, str]] = deque(maxlen=capacity)
+        self._unwritten: deque[tuple[str, str, str, str]] = deque(maxlen=backlog)
         self._has_unwritten = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 

@@ -4,5 +4,5 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-source scripts/setup.sh
+XMPP_BRIDGE_SKIP_SYNAPSE=1 source scripts/setup.sh
 exec "$VENV/bin/xmpp-bridge" demo "$@"

@@ -72,7 +72,8 @@ SYNAPSE_VERSION=1.163.2
 SYNAPSE_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/xmpp-bridge/synapse-$SYNAPSE_VERSION"
 SYNAPSE_STAMP="$SYNAPSE_VENV/.xmpp-bridge-complete"
 
-if [[ ! -f $SYNAPSE_STAMP ]]; then
+# The demo needs no Matrix homeserver: scripts/demo.sh sets XMPP_BRIDGE_SKIP_SYNAPSE=1.
+if [[ ${XMPP_BRIDGE_SKIP_SYNAPSE:-0} != 1 && ! -f $SYNAPSE_STAMP ]]; then
     say "Installing Synapse $SYNAPSE_VERSION into $SYNAPSE_VENV (once, about a minute)"
     rm -rf "$SYNAPSE_VENV"
     mkdir -p "$(dirname "$SYNAPSE_VENV")" || fail "cannot create $(dirname "$SYNAPSE_VENV")"

@@ -201,6 +201,7 @@ class Gateway:
             send=send,
             on_registered=self.accounts.registered,
             on_removed=self.accounts.unregister,
+            hosts=self.hosts,
         )
         self.server_registration = (
             ServerRegistration(

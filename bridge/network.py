@@ -171,11 +171,19 @@ class Network(Protocol):
     """Extra per-room fields (IRC: encodings), shown in the room's `configure` command and
     owner form beside the core's; read them with ``store.load(room_scope(local), model)``."""
 
-    async def check_registration(self, user: str, form: BaseModel) -> BaseModel:
+    async def check_registration(
+        self,
+        user: str,
+        form: BaseModel,
+        *,
+        hosts: HostResolver,
+        previous: BaseModel | None,
+    ) -> BaseModel:
         """Validate a submitted registration against the network (e.g. log in once).
 
         Returns what is to be stored (it may swap a password for a token), or raises
-        a bridge.errors exception whose text the form shows.
+        a bridge.errors exception whose text the form shows. *hosts* is the operator's
+        policy for anything the check dials; *previous* is what the user had registered.
         """
         ...
 

@@ -22,7 +22,7 @@ from slixmpp.xmlstream import register_stanza_plugin
 from bridge.errors import LegacyError, XmppError
 from bridge.forms import FormInvalid, form_from_model, model_from_form
 from bridge.logsetup import register_secret
-from bridge.network import CommandContext, Network, NetworkCommand
+from bridge.network import CommandContext, HostResolver, Network, NetworkCommand
 from bridge.policy import RegistrationGate
 from bridge.replies import error_reply, failure_reply
 from bridge.store.registrations import Registrations
@@ -128,6 +128,7 @@ class RegistrationService:
         send: Callable[[Any], None],
         on_registered: Callable[[str, bool], Awaitable[None]],
         on_removed: Callable[[str], Awaitable[None]],
+        hosts: HostResolver,
     ) -> None:
         self._jid = gateway_jid
         self._name = name
@@ -137,6 +138,7 @@ class RegistrationService:
         self._send = send
         self._on_registered = on_registered
         self._on_removed = on_removed
+        self._hosts = hosts
 
     @property
     def instructions(self) -> str:
@@ -177,7 +179,16 @@ class RegistrationService:
         plugin_part = self._book.network_form.model_validate(
             model.model_dump(exclude=set(CORE_FIELDS))
         )
-        checked = await self._network.check_registration(user, plugin_part)
+        before = (
+            None
+            if previous is None
+            else self._book.network_form.model_validate(
+                previous.model_dump(exclude=set(CORE_FIELDS))
+            )
+        )
+        checked = await self._network.check_registration(
+            user, plugin_part, hosts=self._hosts, previous=before
+        )
         stored = self._book.form.model_validate(
             {**_raw(checked), **{name: getattr(model, name) for name in CORE_FIELDS}}
         )

@@ -44,6 +44,7 @@ from bridge.events import (
 from bridge.network import (
     Capabilities,
     CommandContext,
+    HostResolver,
     LoginContext,
     NetworkCommand,
     RoomListing,
@@ -280,7 +281,9 @@ class LoopNetwork:
             ),
         )
 
-    async def check_registration(self, user: str, form: BaseModel) -> BaseModel:
+    async def check_registration(
+        self, user: str, form: BaseModel, *, hosts: HostResolver, previous: BaseModel | None
+    ) -> BaseModel:
         assert isinstance(form, LoopRegistration)
         if form.password.get_secret_value() == "wrong":
             raise AuthFailed("loop.example refused that password")

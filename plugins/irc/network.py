@@ -15,7 +15,14 @@ from bridge import __version__
 from bridge.addressing import AddressGrammar, RoomAddress, ServerAddress
 from bridge.errors import AuthFailed, BadRequest, NotConnected
 from bridge.link import Backoff
-from bridge.network import Capabilities, CommandContext, LoginContext, NetworkCommand, room_scope
+from bridge.network import (
+    Capabilities,
+    CommandContext,
+    HostResolver,
+    LoginContext,
+    NetworkCommand,
+    room_scope,
+)
 from plugins.irc.encodings import ChannelEncoding
 from plugins.irc.identd import IdentRegistry, IdentServer, IdentUser, opaque_user_id
 from plugins.irc.link import IrcLink, LinkConfig
@@ -86,7 +93,9 @@ class IrcNetwork:
         self._identd_started = False
         self._backoff = Backoff(first=1.0, cap=self.options.reconnect_cap, jitter=0.3)
 
-    async def check_registration(self, user: str, form: BaseModel) -> BaseModel:
+    async def check_registration(
+        self, user: str, form: BaseModel, *, hosts: HostResolver, previous: BaseModel | None
+    ) -> BaseModel:
         return form
 
     async def login(self, context: LoginContext) -> IrcSession:

@@ -20,7 +20,6 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from bridge.errors import AuthFailed, BadRequest
 from bridge.network import Capabilities, HostResolver, LoginContext, NetworkCommand
-from bridge.policy import HostPolicy
 from plugins.matrix.addresses import MatrixGrammar
 from plugins.matrix.session import MatrixSession
 from plugins.matrix.settings import MatrixOptions, MatrixRegistration
@@ -108,15 +107,15 @@ class MatrixNetwork:
             self.options = MatrixOptions.model_validate(dict(options))
         except ValidationError as error:
             raise ValueError(str(error)) from None
-        self._registration_hosts = HostPolicy(self.options.hosts)
 
-    async def check_registration(self, user: str, form: BaseModel) -> MatrixRegistration:
+    async def check_registration(
+        self, user: str, form: BaseModel, *, hosts: HostResolver, previous: BaseModel | None
+    ) -> MatrixRegistration:
         """Log in once with the password; keep the token and device, forget the password."""
         assert isinstance(form, MatrixRegistration)
         password = form.password.get_secret_value()
         if not password:
             raise BadRequest("Password: required to log in (it is used once, never stored).")
-        hosts = self._registration_hosts
         homeserver = form.homeserver or await discover_homeserver(form.server_name, hosts)
         client = await open_client(homeserver, form.matrix_id, hosts)
         try:

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bridge.addressing import AddressError
-from bridge.config import HostPolicyConfig
 from bridge.forms import NOT_IN_FORMS
 from plugins.matrix.addresses import contact_of
 
@@ -25,9 +24,6 @@ class MatrixOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    hosts: HostPolicyConfig = HostPolicyConfig()
-    """Which homeservers a registration may contact. The core hands logins its own host
-    policy but gives registration checks none, so this repeats the gateway's `[hosts]`."""
     timeline_limit: int = Field(default=500, ge=1, le=10_000)
     """Timeline events per room in one /sync; more than that is fetched with /messages."""
     sync_timeout_ms: int = Field(default=30_000, ge=0, le=120_000)

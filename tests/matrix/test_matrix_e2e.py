@@ -21,7 +21,7 @@ from tests.waiting import wait_until
 from tests.xmpp_client import XmppClient
 
 LOOPBACK_ALLOWED = {"allow_private": True}
-OPTIONS = {"hosts": LOOPBACK_ALLOWED, "sync_timeout_ms": 5_000}
+OPTIONS = {"sync_timeout_ms": 5_000}
 GRAMMAR = MatrixGrammar()
 
 

@@ -223,6 +223,23 @@ class MessageSent:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomListed:
+    """The user is in *room* on the network (joined from elsewhere, or before): offer it to
+    their XMPP client once, as a bookmark with autojoin or an invitation."""
+
+    room: RoomAddress
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactListed:
+    """The user talks to *contact* on the network (a direct chat): put them in the roster once."""
+
+    contact: ContactAddress
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Disconnected:
     """The legacy link is gone; the plugin says whether it is trying again."""
 
@@ -252,6 +269,8 @@ LegacyEvent = (
     | MessageIn
     | ContactPresence
     | Typing
+    | RoomListed
+    | ContactListed
     | Disconnected
     | Connected
     | Reaction

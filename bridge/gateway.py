@@ -26,14 +26,17 @@ from bridge.disco import BASE_FEATURES, COMMANDS_NODE, DiscoService, describe_pl
 from bridge.errors import LegacyError, error_text
 from bridge.events import (
     Connected,
+    ContactListed,
     ContactPresence,
     Disconnected,
     LegacyEvent,
     MessageIn,
+    RoomListed,
     Show,
     Typing,
 )
 from bridge.link import ComponentLink
+from bridge.listings import Listings
 from bridge.mam import FEATURES as MAM_FEATURES
 from bridge.mam import MamService
 from bridge.message_ids import Conversation, MessageIds
@@ -140,6 +143,12 @@ class Gateway:
         )
         self.privileges = Privileges(xmpp=self.xmpp, gateway_jid=self.domain, send=send)
         self.privileges.register()
+        self.listings = Listings(
+            gateway=self.domain,
+            settings=store.settings,
+            privileges=self.privileges,
+            jid_of=self.jid_of,
+        )
         self.room_config = RoomConfig(
             grammar=network.grammar,
             store_for=self.user_store,
@@ -364,6 +373,8 @@ class Gateway:
         elif isinstance(event, ContactPresence):
             available = event.show is not Show.OFFLINE
             self.presence.announce(user, self.jid_of(event.contact), available, event.status)
+        elif isinstance(event, RoomListed | ContactListed):
+            self._spawn(self.listings.offer(user, event))
 
     # ------------------------------------------------------------------ users
 

@@ -1,0 +1,45 @@
+"""Rooms and contacts the network already has reach the XMPP client once, without typing JIDs."""
+
+from __future__ import annotations
+
+from slixmpp.stanza import Message, Presence
+
+from bridge.addressing import ContactAddress, RoomAddress
+from bridge.events import ContactListed, RoomListed
+from tests.bridge_fixture import BridgeStarter
+from tests.conftest import XmppUserFactory
+from tests.test_gateway_e2e import registered_user
+
+
+async def test_a_listed_room_is_offered_once_and_a_listed_contact_asks_to_subscribe(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge()
+    alice = await registered_user(xmpp_user, run)
+    user = alice.boundjid.bare
+    room_jid = f"#elsewhere%loop.example@{run.jid}"
+    bob_jid = f"bob%loop.example@{run.jid}"
+
+    def invitations() -> list[Message]:
+        return [
+            s
+            for s in alice.received
+            if isinstance(s, Message) and s.xml.find("{jabber:x:conference}x") is not None
+        ]
+
+    run.gateway.on_event(user, RoomListed(RoomAddress("loop.example", "#elsewhere"), "Elsewhere"))
+    await alice.wait_for(lambda s: s in invitations())
+    assert invitations()[0].xml.find("{jabber:x:conference}x").get("jid") == room_jid  # type: ignore[union-attr]
+
+    run.gateway.on_event(user, ContactListed(ContactAddress("loop.example", "bob"), "Bob"))
+    await alice.wait_for(
+        lambda s: isinstance(s, Presence) and s["type"] == "subscribe" and str(s["from"]) == bob_jid
+    )
+    await run.gateway.listings.offer(
+        user, RoomListed(RoomAddress("loop.example", "#elsewhere"), "Elsewhere")
+    )
+    ping = alice.Iq()
+    ping["to"], ping["type"] = run.jid, "get"
+    ping.enable("ping")
+    await alice.iq(ping)  # what the gateway sent before the answer has arrived by now
+    assert len(invitations()) == 1, "offered once"

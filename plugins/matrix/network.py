@@ -95,7 +95,14 @@ async def discover_homeserver(server_name: str, hosts: HostResolver) -> str:
 
 class MatrixNetwork:
     name = "matrix"
-    capabilities = Capabilities(needs_registration=True, typing=True)
+    capabilities = Capabilities(
+        needs_registration=True,
+        typing=True,
+        edits=True,
+        reactions=True,
+        replies=True,
+        receipts=True,
+    )
     grammar = MatrixGrammar()
     registration_form = MatrixRegistration
     commands: tuple[NetworkCommand, ...] = ()

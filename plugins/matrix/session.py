@@ -24,14 +24,11 @@ from nio import ErrorResponse, JoinResponse, RoomCreateResponse, RoomGetStateRes
 
 from bridge.addressing import AddressError, ContactAddress, RoomAddress, ServerAddress
 from bridge.errors import (
-    BadRequest,
-    Forbidden,
     LegacyError,
     NoSuchContact,
     NoSuchRoom,
     NotConnected,
     NotSupported,
-    RateLimited,
 )
 from bridge.events import (
     ChangeNick,
@@ -40,21 +37,26 @@ from bridge.events import (
     KickOccupant,
     LeaveRoom,
     LegacyEvent,
+    MarkDisplayed,
     MessageIn,
+    MessageSent,
+    React,
+    Retract,
     RoomJoined,
     SendMessage,
     SendTyping,
     SetOccupantPower,
     SetPresence,
     SetSubject,
-    Typing,
     UserAction,
     WatchContact,
 )
 from bridge.network import LoginContext, RoomListing, SoftwareVersion
+from plugins.matrix import actions
+from plugins.matrix.actions import failure
 from plugins.matrix.addresses import address_of_room, contact_of, room_id_of, user_id_of
-from plugins.matrix.formatting import HTML_FORMAT, styled_to_matrix
 from plugins.matrix.members import RoomMembers
+from plugins.matrix.reactions import RelationBook
 from plugins.matrix.settings import MatrixOptions
 from plugins.matrix.sync_loop import (
     MatrixApi,
@@ -64,13 +66,22 @@ from plugins.matrix.sync_loop import (
     SyncBatch,
     SyncLoop,
 )
-from plugins.matrix.translate import RoomContext, absorb_state, translate, translate_typing
+from plugins.matrix.translate import (
+    ENCRYPTED_ROOM,
+    RoomContext,
+    absorb_state,
+    encryption_notice,
+    translate,
+    translate_receipts,
+    translate_typing,
+)
 
 log = logging.getLogger(__name__)
 
 HELD_MESSAGES_PER_ROOM = 200
 TYPING_TIMEOUT_MS = 30_000
 DIRECT_TYPE = "m.direct"
+ENCRYPTION_TYPE = "m.room.encryption"
 
 
 @dataclass(slots=True)
@@ -83,28 +94,17 @@ class _Room:
     """The room JIDs the user joined it by (an alias, its id); empty until joined from XMPP."""
     held: deque[MessageIn] = field(default_factory=lambda: deque(maxlen=HELD_MESSAGES_PER_ROOM))
     typing: frozenset[str] = frozenset()
+    book: RelationBook = field(default_factory=RelationBook)
+    encrypted: bool = False
 
 
 def _readdress(event: LegacyEvent, address: RoomAddress) -> LegacyEvent:
     """*event* as it happened in the room known by *address*."""
-    if isinstance(event, MessageIn | Typing):
-        return dataclasses.replace(event, source=address)
+    if isinstance(getattr(event, "source", None), RoomAddress):
+        return cast(LegacyEvent, dataclasses.replace(cast(Any, event), source=address))
     if isinstance(getattr(event, "room", None), RoomAddress):
         return cast(LegacyEvent, dataclasses.replace(cast(Any, event), room=address))
     return event
-
-
-def _failure(answer: Any, what: str, missing: type[LegacyError] = BadRequest) -> LegacyError:
-    """The domain error for a nio error response."""
-    code, text = str(getattr(answer, "status_code", "")), str(getattr(answer, "message", ""))
-    detail = f"{what}: {text or code} ({code})"
-    if code == "M_FORBIDDEN":
-        return Forbidden(detail)
-    if code == "M_NOT_FOUND":
-        return missing(detail)
-    if code == "M_LIMIT_EXCEEDED":
-        return RateLimited(detail)
-    return missing(detail)
 
 
 class MatrixSession:
@@ -157,6 +157,10 @@ class MatrixSession:
         room = self._rooms.setdefault(update.room_id, _Room(update.room_id))
         absorb_state(update.state, room.members)
         context = self._context_of(room)
+        if not room.encrypted and _announces_encryption((*update.state, *update.timeline)):
+            room.encrypted = True
+            if room.addresses or context.direct is not None:
+                self._deliver(room, context, encryption_notice(context))
         timeline = _after_own_join(update.timeline, self._user_id)
         if history:
             absorb_state(update.timeline, room.members)
@@ -172,13 +176,15 @@ class MatrixSession:
         for raw in update.ephemeral:
             if raw.get("type") == "m.typing":
                 translation, room.typing = translate_typing(raw, room.typing, context)
-                for event in translation.events:
-                    self._deliver(room, context, event)
+            else:
+                translation = translate_receipts(raw, context)
+            for event in translation.events:
+                self._deliver(room, context, event)
 
     def _context_of(self, room: _Room) -> RoomContext:
         direct = self._contact_of_direct(room.room_id)
         address = room.addresses[0] if room.addresses else address_of_room(room.room_id)
-        return RoomContext(address, self._user_id, room.members, direct=direct)
+        return RoomContext(address, self._user_id, room.members, direct=direct, book=room.book)
 
     def _deliver(self, room: _Room, context: RoomContext, event: LegacyEvent) -> None:
         if context.direct is not None:
@@ -231,7 +237,7 @@ class MatrixSession:
         await self._api.request("PUT", self._direct_path(), body=self._direct)
 
     async def _answer_invite(self, room_id: str, invite_state: Sequence[RawEvent]) -> None:
-        """Accept invitations to direct chats; other invitations wait for a later slice."""
+        """Accept invitations to direct chats; tell the user of the others (XEP-0249's way)."""
         own = next(
             (
                 e
@@ -241,18 +247,32 @@ class MatrixSession:
             None,
         )
         content = own.get("content") if own is not None else None
-        if not isinstance(content, dict) or content.get("is_direct") is not True:
-            return
         inviter = own.get("sender") if own is not None else None
-        if not isinstance(inviter, str):
+        if not isinstance(content, dict) or not isinstance(inviter, str):
+            return
+        if content.get("is_direct") is not True:
+            self._tell_invitation(inviter, room_id, invite_state)
             return
         try:
             answer = await self._client.join(room_id)
             if not isinstance(answer, JoinResponse):
-                raise _failure(answer, "joining refused")
+                raise failure(answer, "joining refused")
             await self._remember_direct(inviter, room_id)
         except (LegacyError, MatrixHttpError, ClientError, TimeoutError) as error:
             log.info("could not accept %s's direct chat %s: %s", inviter, room_id, error)
+
+    def _tell_invitation(
+        self, inviter: str, room_id: str, invite_state: Sequence[RawEvent]
+    ) -> None:
+        try:
+            contact = contact_of(inviter)
+        except AddressError:
+            return
+        label = _state_text(invite_state, "m.room.canonical_alias", "alias") or room_id
+        name = _state_text(invite_state, "m.room.name", "name")
+        named = f" ({name})" if name else ""
+        text = f"{inviter} invites you to {label}{named}: join {label} here to accept."
+        self._emit(MessageIn(contact, text, notice=True))
 
     async def _direct_room(self, contact: ContactAddress) -> str:
         user_id = user_id_of(contact)
@@ -261,7 +281,7 @@ class MatrixSession:
             return rooms[-1]
         answer = await self._client.room_create(is_direct=True, invite=[user_id])
         if not isinstance(answer, RoomCreateResponse):
-            raise _failure(answer, f"Could not open a chat with {user_id}", NoSuchContact)
+            raise failure(answer, f"Could not open a chat with {user_id}", NoSuchContact)
         await self._remember_direct(user_id, answer.room_id)
         return str(answer.room_id)
 
@@ -286,12 +306,18 @@ class MatrixSession:
                 room_id, "m.room.topic", {"topic": action.subject}
             )
             if isinstance(answer, ErrorResponse):
-                raise _failure(answer, "The topic was not changed")
+                raise failure(answer, "The topic was not changed")
         elif isinstance(action, KickOccupant):
-            await self._kick(action)
+            room_id, user_id = self._occupant(action.room, action.nick)
+            await actions.kick(self._client, room_id, user_id, action.nick, action.reason)
+        elif isinstance(action, SetOccupantPower):
+            room_id, user_id = self._occupant(action.room, action.nick)
+            await actions.set_power(self._client, room_id, user_id, action)
         elif isinstance(action, SendTyping):
             await self._typing(action)
-        elif isinstance(action, ChangeNick | SetOccupantPower):
+        elif isinstance(action, React | Retract | MarkDisplayed):
+            await self._relate(action)
+        elif isinstance(action, ChangeNick):
             raise NotSupported("Not yet on Matrix: your nick is your Matrix display name.")
         elif isinstance(action, SetPresence | WatchContact):
             return  # Matrix presence comes in a later slice
@@ -299,17 +325,18 @@ class MatrixSession:
     async def _join(self, address: RoomAddress) -> None:
         answer = await self._client.join(room_id_of(address))
         if not isinstance(answer, JoinResponse):
-            raise _failure(answer, f"Could not join {room_id_of(address)}", NoSuchRoom)
+            raise failure(answer, f"Could not join {room_id_of(address)}", NoSuchRoom)
         room_id = str(answer.room_id)
         state = await self._client.room_get_state(room_id)
         if not isinstance(state, RoomGetStateResponse):
-            raise _failure(state, f"Could not read the state of {room_id}", NoSuchRoom)
+            raise failure(state, f"Could not read the state of {room_id}", NoSuchRoom)
         room = self._rooms.setdefault(room_id, _Room(room_id))
         members = RoomMembers()
         absorb_state(state.events, members)
         room.members = members
         if address not in room.addresses:
             room.addresses.append(address)
+        room.encrypted = room.encrypted or _announces_encryption(state.events)
         own = members.occupant(self._user_id)
         subject, subject_by = _topic(state.events, members)
         self._emit(
@@ -323,6 +350,8 @@ class MatrixSession:
                 own_affiliation=own.affiliation,
             )
         )
+        if room.encrypted:
+            self._emit(encryption_notice(self._context_of(room)))
         while room.held:
             self._emit(_readdress(room.held.popleft(), address))
 
@@ -346,33 +375,39 @@ class MatrixSession:
             if isinstance(target, ContactAddress)
             else self._joined_id(target)
         )
-        text = styled_to_matrix(action.body)
-        content: dict[str, str] = {
-            "msgtype": "m.emote" if action.action else "m.text",
-            "body": text.body,
-        }
-        if text.formatted_body is not None:
-            content |= {"format": HTML_FORMAT, "formatted_body": text.formatted_body}
+        if self._rooms.get(room_id, _Room(room_id)).encrypted:
+            raise NotSupported(ENCRYPTED_ROOM)
         tx_id = action.xmpp_id or str(uuid.uuid4())
-        answer = await self._client.room_send(room_id, "m.room.message", content, tx_id=tx_id)
-        if isinstance(answer, ErrorResponse):
-            raise _failure(answer, "The message was not sent")
+        event_id = await actions.send_message(self._client, room_id, action, tx_id)
+        if action.xmpp_id:
+            self._emit(MessageSent(target, action.xmpp_id, event_id))
 
-    async def _kick(self, action: KickOccupant) -> None:
-        room = self._room_by_address(action.room)
+    async def _relate(self, action: React | Retract | MarkDisplayed) -> None:
+        """A reaction, removal or read marker in a joined room or an existing direct chat."""
+        target = action.target
+        rooms = self._direct.get(user_id_of(target)) if isinstance(target, ContactAddress) else None
+        if isinstance(target, ContactAddress) and not rooms:
+            raise NoSuchContact(f"There is no chat with {user_id_of(target)} yet.")
+        room_id = rooms[-1] if rooms else self._joined_id(cast(RoomAddress, target))
+        if isinstance(action, React):
+            book = self._rooms.setdefault(room_id, _Room(room_id)).book
+            await actions.react(self._client, room_id, book, self._user_id, action)
+        elif isinstance(action, Retract):
+            await actions.retract(self._client, room_id, action.legacy_id)
+        else:
+            await actions.mark_displayed(self._client, room_id, action.legacy_id)
+
+    def _occupant(self, address: RoomAddress, nick: str) -> tuple[str, str]:
+        """The room id and the user id of *nick* in the joined room *address*."""
+        room = self._room_by_address(address)
         if room is None:
-            raise NoSuchRoom(f"You are not in {room_id_of(action.room)}.")
+            raise NoSuchRoom(f"You are not in {room_id_of(address)}.")
         target = next(
-            (o.contact for o in room.members.occupants() if o.nick == action.nick and o.contact),
-            None,
+            (o.contact for o in room.members.occupants() if o.nick == nick and o.contact), None
         )
         if target is None:
-            raise NoSuchContact(f"Nobody is called {action.nick!r} in {room_id_of(action.room)}.")
-        answer = await self._client.room_kick(
-            room.room_id, user_id_of(target), action.reason or None
-        )
-        if isinstance(answer, ErrorResponse):
-            raise _failure(answer, f"Could not kick {action.nick}")
+            raise NoSuchContact(f"Nobody is called {nick!r} in {room_id_of(address)}.")
+        return room.room_id, user_id_of(target)
 
     async def _typing(self, action: SendTyping) -> None:
         target = action.target
@@ -445,3 +480,18 @@ def _topic(state: Iterable[Any], members: RoomMembers) -> tuple[str, str | None]
             if isinstance(topic, str):
                 return topic, members.nick_of(sender) if isinstance(sender, str) else None
     return "", None
+
+
+def _announces_encryption(events: Iterable[RawEvent]) -> bool:
+    return any(event.get("type") == ENCRYPTION_TYPE for event in events)
+
+
+def _state_text(state: Iterable[RawEvent], kind: str, key: str) -> str | None:
+    """The text *key* of the *kind* state event in *state*, when there is one."""
+    for event in state:
+        content = event.get("content")
+        if event.get("type") == kind and isinstance(content, dict):
+            value = content.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None

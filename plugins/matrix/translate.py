@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from bridge.addressing import ContactAddress, RoomAddress
 from bridge.events import (
+    Displayed,
     Kicked,
     LegacyEvent,
     MessageIn,
@@ -21,15 +22,23 @@ from bridge.events import (
     OccupantChanged,
     OccupantJoined,
     OccupantLeft,
+    Reaction,
+    Retraction,
     RoomLeft,
     SubjectChanged,
     Typing,
 )
 from plugins.matrix.formatting import HTML_FORMAT, html_to_styled, strip_reply_fallback
 from plugins.matrix.members import NickMove, RoomMembers, clean_display_name
+from plugins.matrix.reactions import Annotation, RelationBook
 
 MAX_BODY_BYTES = 64_000
 CUT_MARKER = " [… message cut]"
+UNREADABLE = "(an encrypted message you cannot read here)"
+ENCRYPTED_ROOM = (
+    "This room is end-to-end encrypted; the gateway cannot read or send its messages,"
+    " so you will not see them here."
+)
 MEDIA_MSGTYPES = frozenset({"m.image", "m.file", "m.audio", "m.video"})
 
 Fields = Mapping[str, object]
@@ -45,6 +54,7 @@ class RoomContext:
 
     *direct* is the contact of a direct chat: its messages come from them, not from a room.
     *media_url* turns an ``mxc://`` URI into a link an XMPP client can open.
+    *book* remembers the room's reactions and authors across its events.
     """
 
     room: RoomAddress
@@ -53,6 +63,15 @@ class RoomContext:
     direct: ContactAddress | None = None
     media_url: Callable[[str], str] = _same_url
     max_body_bytes: int = MAX_BODY_BYTES
+    book: RelationBook = field(default_factory=RelationBook)
+
+    @property
+    def source(self) -> RoomAddress | ContactAddress:
+        return self.direct or self.room
+
+    def nick(self, user_id: str) -> str | None:
+        """Who *user_id* is to the core here: a nick in a room, nobody in a direct chat."""
+        return None if self.direct else self.members.nick_of(user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +97,7 @@ class _Event:
     event_id: str | None
     state_key: str | None
     when: datetime | None
+    redacts: str | None
 
     @classmethod
     def read(cls, raw: object) -> _Event | str:
@@ -96,6 +116,8 @@ class _Event:
             unsigned=_mapping(raw.get("unsigned")),
             event_id=_text(raw.get("event_id")),
             state_key=_text(raw.get("state_key")),
+            # Room versions before 11 put `redacts` beside the content, later ones inside it.
+            redacts=_text(raw.get("redacts")) or _text(_mapping(raw.get("content")).get("redacts")),
             when=_timestamp(raw.get("origin_server_ts")),
         )
 
@@ -183,9 +205,17 @@ def translate_typing(
 
 
 def _message(event: _Event, context: RoomContext) -> Translation:
-    content = event.content
-    if "redacted_because" in event.unsigned or not content:
+    if "redacted_because" in event.unsigned or not event.content:
         return _skip("redacted message")
+    relates_to = _mapping(event.content.get("m.relates_to"))
+    replaces = (
+        _text(relates_to.get("event_id")) if relates_to.get("rel_type") == "m.replace" else None
+    )
+    content = _mapping(event.content.get("m.new_content")) if replaces else event.content
+    if replaces is not None and context.book.author_of(replaces) not in (None, event.sender):
+        return _skip("an edit of someone else's message")
+    if event.event_id is not None and replaces is None:
+        context.book.add_author(event.event_id, event.sender)
     body = _text(content.get("body"))
     if body is None:
         return _skip(f"{event.kind} without a text body")
@@ -198,17 +228,18 @@ def _message(event: _Event, context: RoomContext) -> Translation:
         return _skip("empty message")
     own = event.sender == context.own_user_id
     transaction = _text(event.unsigned.get("transaction_id")) if own else None
-    source: RoomAddress | ContactAddress = context.direct or context.room
     message = MessageIn(
-        source=source,
+        source=context.source,
         body=cut_body(text, context.max_body_bytes),
-        nick=None if context.direct else context.members.nick_of(event.sender),
+        nick=context.nick(event.sender),
         legacy_id=event.event_id,
         when=event.when,
         action=msgtype == "m.emote",
         notice=msgtype == "m.notice",
         own=own,
         echo_of=transaction,
+        replaces=replaces,
+        reply_to=_text(_mapping(relates_to.get("m.in_reply_to")).get("event_id")),
     )
     return Translation((message,))
 
@@ -235,6 +266,76 @@ def _attachment_url(kind: str, msgtype: str | None, content: Fields, context: Ro
     # Unencrypted media carry `url`; encrypted media carry it inside `file`.
     url = _text(content.get("url")) or _text(_mapping(content.get("file")).get("url"))
     return context.media_url(url) if url else ""
+
+
+# ----------------------------------------------------------------------------- relations
+
+
+def _reaction(event: _Event, context: RoomContext) -> Translation:
+    relates_to = _mapping(event.content.get("m.relates_to"))
+    target, key = _text(relates_to.get("event_id")), _text(relates_to.get("key"))
+    if relates_to.get("rel_type") != "m.annotation" or not target or not key:
+        return _skip("m.reaction without an annotation of an event")
+    if event.event_id is None:
+        return _skip("m.reaction without an event id")
+    if context.book.has_annotation(event.event_id):
+        return _skip("a reaction the gateway sent and already reported")
+    context.book.add_annotation(event.event_id, Annotation(target, event.sender, key))
+    return Translation((_reaction_set(context, target, event.sender),))
+
+
+def _reaction_set(context: RoomContext, target: str, sender: str) -> Reaction:
+    """*sender*'s whole set of reactions to *target*, as XEP-0444 sends it."""
+    keys = context.book.keys(target, sender)
+    own = sender == context.own_user_id
+    return Reaction(context.source, context.nick(sender), target, keys, own=own)
+
+
+def _redaction(event: _Event, context: RoomContext) -> Translation:
+    if not event.redacts:
+        return _skip("m.room.redaction of no event")
+    annotation = context.book.remove_annotation(event.redacts)
+    if annotation is not None:
+        return Translation((_reaction_set(context, annotation.target, annotation.sender),))
+    author = context.book.author_of(event.redacts) or event.sender
+    moderator = None if author == event.sender else context.members.nick_of(event.sender)
+    reason = _text(event.content.get("reason")) or ""
+    retraction = Retraction(context.source, context.nick(author), event.redacts, moderator, reason)
+    return Translation((retraction,))
+
+
+def translate_receipts(raw: object, context: RoomContext) -> Translation:
+    """Read markers (XEP-0333 displayed) from an ``m.receipt`` event, others' only."""
+    event = _mapping(raw)
+    if event.get("type") != "m.receipt":
+        return _skip("not an m.receipt event")
+    events: list[LegacyEvent] = []
+    for event_id, receipts in _mapping(event.get("content")).items():
+        for user_id in _mapping(_mapping(receipts).get("m.read")):
+            if user_id != context.own_user_id:
+                events.append(Displayed(context.source, context.nick(user_id), event_id))
+    return Translation(tuple(events)) if events else _skip("no read receipt of anyone else")
+
+
+# ----------------------------------------------------------------------------- encryption
+
+
+def encryption_notice(context: RoomContext) -> MessageIn:
+    """Why an end-to-end encrypted room stays silent here, said once in it."""
+    return MessageIn(context.source, ENCRYPTED_ROOM, notice=True)
+
+
+def _encrypted(event: _Event, context: RoomContext) -> Translation:
+    notice = MessageIn(
+        context.source,
+        UNREADABLE,
+        nick=context.nick(event.sender),
+        legacy_id=event.event_id,
+        when=event.when,
+        notice=True,
+        own=event.sender == context.own_user_id,
+    )
+    return Translation((notice,))
 
 
 # ----------------------------------------------------------------------------- room state
@@ -311,8 +412,14 @@ def _power_levels(event: _Event, context: RoomContext) -> Translation:
     )
 
 
-def _not_shown(reason: str) -> Callable[[_Event, RoomContext], Translation]:
-    return lambda _event, _context: _skip(reason)
+def _room_name(event: _Event, context: RoomContext) -> Translation:
+    """A notice: the MUC subject is the Matrix topic, so the name cannot take its place."""
+    if context.direct is not None:
+        return _skip("name of a direct chat")
+    name = clean_display_name(event.content.get("name"))
+    who = context.members.nick_of(event.sender)
+    text = f"{who} named the room “{name}”" if name else f"{who} removed the room's name"
+    return Translation((MessageIn(context.room, text, legacy_id=event.event_id, notice=True),))
 
 
 _HANDLERS: dict[str, Callable[[_Event, RoomContext], Translation]] = {
@@ -321,8 +428,8 @@ _HANDLERS: dict[str, Callable[[_Event, RoomContext], Translation]] = {
     "m.room.member": _member,
     "m.room.topic": _topic,
     "m.room.power_levels": _power_levels,
-    "m.room.name": _not_shown("room name: the core has no event for it yet"),
-    "m.room.encrypted": _not_shown("encrypted event that was not decrypted"),
-    "m.reaction": _not_shown("reaction: the core has no event for it yet"),
-    "m.room.redaction": _not_shown("redaction: the core has no event for it yet"),
+    "m.room.name": _room_name,
+    "m.room.encrypted": _encrypted,
+    "m.reaction": _reaction,
+    "m.room.redaction": _redaction,
 }

@@ -1,0 +1,140 @@
+"""The user's actions on a Matrix room once it is known: messages with their relations,
+reactions, removals, read markers, kicks, bans and power levels.
+
+Each raises the bridge.errors exception the core shows the user when the homeserver
+refuses. Ids here are Matrix event ids (the core's legacy ids).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nio import ErrorResponse, RoomGetStateEventResponse, RoomSendResponse
+
+from bridge.errors import BadRequest, Forbidden, LegacyError, NotSupported, RateLimited
+from bridge.events import Affiliation, React, Role, SendMessage, SetOccupantPower
+from plugins.matrix.formatting import HTML_FORMAT, styled_to_matrix
+from plugins.matrix.members import ADMIN_LEVEL, OWNER_LEVEL, level_of
+from plugins.matrix.reactions import Annotation, RelationBook
+
+EDIT_FALLBACK = "* "
+POWER_LEVELS = "m.room.power_levels"
+_AFFILIATION_LEVELS = {
+    Affiliation.OWNER: OWNER_LEVEL,
+    Affiliation.ADMIN: ADMIN_LEVEL,
+    Affiliation.MEMBER: 0,
+    Affiliation.NONE: 0,
+}
+_ROLE_LEVELS = {Role.MODERATOR: ADMIN_LEVEL, Role.PARTICIPANT: 0}
+
+
+def failure(answer: Any, what: str, missing: type[LegacyError] = BadRequest) -> LegacyError:
+    """The domain error for a nio error response."""
+    code, text = str(getattr(answer, "status_code", "")), str(getattr(answer, "message", ""))
+    detail = f"{what}: {text or code} ({code})"
+    if code == "M_FORBIDDEN":
+        return Forbidden(detail)
+    if code == "M_LIMIT_EXCEEDED":
+        return RateLimited(detail)
+    return missing(detail)
+
+
+def message_content(action: SendMessage) -> dict[str, Any]:
+    """The ``m.room.message`` content for *action*: styled, an edit or a reply when it is one."""
+    text = styled_to_matrix(action.body)
+    content: dict[str, Any] = {
+        "msgtype": "m.emote" if action.action else "m.text",
+        "body": text.body,
+    }
+    if text.formatted_body is not None:
+        content |= {"format": HTML_FORMAT, "formatted_body": text.formatted_body}
+    if action.replaces is not None:
+        fallback = {"body": EDIT_FALLBACK + text.body}
+        if text.formatted_body is not None:
+            fallback["formatted_body"] = EDIT_FALLBACK + text.formatted_body
+        relation = {"rel_type": "m.replace", "event_id": action.replaces}
+        return content | fallback | {"m.new_content": content, "m.relates_to": relation}
+    if action.reply_to is not None:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": action.reply_to}}
+    return content
+
+
+async def send_message(client: Any, room_id: str, action: SendMessage, tx_id: str) -> str:
+    """Send *action* to *room_id*; the event id Matrix gave it."""
+    answer = await client.room_send(room_id, "m.room.message", message_content(action), tx_id)
+    if not isinstance(answer, RoomSendResponse):
+        raise failure(answer, "The message was not sent")
+    return str(answer.event_id)
+
+
+async def react(client: Any, room_id: str, book: RelationBook, own: str, action: React) -> None:
+    """Make the user's reactions to the message exactly *action.emojis*.
+
+    Matrix has one event per reaction: the missing ones are sent, the dropped ones redacted.
+    """
+    current = book.events_of(action.legacy_id, own)
+    for event_id, key in current.items():
+        if key not in action.emojis:
+            answer = await client.room_redact(room_id, event_id)
+            if isinstance(answer, ErrorResponse):
+                raise failure(answer, f"Could not take back {key}")
+            book.remove_annotation(event_id)
+    for key in action.emojis:
+        if key in current.values():
+            continue
+        relation = {"rel_type": "m.annotation", "event_id": action.legacy_id, "key": key}
+        sent = await client.room_send(room_id, "m.reaction", {"m.relates_to": relation})
+        if not isinstance(sent, RoomSendResponse):
+            raise failure(sent, f"Could not react with {key}")
+        book.add_annotation(str(sent.event_id), Annotation(action.legacy_id, own, key))
+
+
+async def retract(client: Any, room_id: str, event_id: str) -> None:
+    answer = await client.room_redact(room_id, event_id)
+    if isinstance(answer, ErrorResponse):
+        raise failure(answer, "The message was not removed")
+
+
+async def mark_displayed(client: Any, room_id: str, event_id: str) -> None:
+    """The user's read marker and a public ``m.read`` receipt at *event_id*."""
+    answer = await client.room_read_markers(room_id, event_id, event_id)
+    if isinstance(answer, ErrorResponse):
+        raise failure(answer, "The read marker was not set")
+
+
+async def kick(client: Any, room_id: str, user_id: str, nick: str, reason: str) -> None:
+    answer = await client.room_kick(room_id, user_id, reason or None)
+    if isinstance(answer, ErrorResponse):
+        raise failure(answer, f"Could not kick {nick}")
+
+
+async def set_power(client: Any, room_id: str, user_id: str, action: SetOccupantPower) -> None:
+    """An affiliation or role as a power level (owner 100, admin or moderator 50, else 0);
+    outcast is a ban."""
+    if action.affiliation is Affiliation.OUTCAST:
+        answer = await client.room_ban(room_id, user_id)
+        if isinstance(answer, ErrorResponse):
+            raise failure(answer, f"Could not ban {action.nick}")
+        return
+    if action.affiliation is not None:
+        level = _AFFILIATION_LEVELS[action.affiliation]
+    elif action.role in _ROLE_LEVELS:
+        level = _ROLE_LEVELS[action.role]
+    else:
+        raise NotSupported(
+            f"Matrix has no {action.role} role: a member either may speak or is removed."
+        )
+    state = await client.room_get_state_event(room_id, POWER_LEVELS)
+    if not isinstance(state, RoomGetStateEventResponse):
+        raise failure(state, "Could not read the room's power levels")
+    content = dict(state.content)
+    users = content.get("users")
+    users = (
+        {k: v for k, v in users.items() if level_of(v) is not None}
+        if isinstance(users, dict)
+        else {}
+    )
+    users[user_id] = level
+    answer = await client.room_put_state(room_id, POWER_LEVELS, content | {"users": users})
+    if isinstance(answer, ErrorResponse):
+        raise failure(answer, f"Could not change the power of {action.nick}")

@@ -8,9 +8,12 @@ import signal
 from collections.abc import Mapping
 from pathlib import Path
 
+from bridge.attachments import MediaPublisher
 from bridge.config import Config, ConfigError, load_config
 from bridge.errors import BadRequest
 from bridge.gateway import Gateway
+from bridge.http.app import HttpServer
+from bridge.http.signing import MediaSigner
 from bridge.loader import load_network
 from bridge.secrets import load_key
 from bridge.store.archive_writer import ArchiveWriter
@@ -30,6 +33,8 @@ class Bridge:
         self.gateways: list[Gateway] = []
         self._store: Store | None = None
         self._writer: ArchiveWriter | None = None
+        self.http: HttpServer | None = None
+        self._signer: MediaSigner | None = None
 
     async def start(self) -> None:
         """Migrate the database, then attach every gateway (each reconnects on its own)."""
@@ -37,6 +42,8 @@ class Bridge:
         await upgrade(self.config.database.url)
         self._store = Store.open(self.config.database.url, box)
         self._writer = ArchiveWriter(self._store.archive)
+        if self.config.http.enabled:
+            await self._start_http()
         for gateway_config in self.config.gateway:
             network = load_network(gateway_config.network, gateway_config.options)
             gateway = Gateway(
@@ -45,12 +52,30 @@ class Bridge:
                 store=self._store,
                 archive=self._writer,
                 secret=gateway_config.component_secret(self.environ),
+                media=self._media_publisher(gateway_config.domain),
             )
             if self.path is not None:
                 gateway.reloader = self.reload
             gateway.start()
             self.gateways.append(gateway)
             log.info("gateway %s (%s) started", gateway_config.domain, network.name)
+
+    async def _start_http(self) -> None:
+        """Listen for health checks, metrics and media before any gateway makes links."""
+        secrets_key = self.config.secrets.encryption_key(self.environ)
+        assert secrets_key is not None, "load_key() has refused a missing key"
+        self._signer = MediaSigner.from_secrets_key(secrets_key)
+        self.http = HttpServer(
+            self.config.http, gateways=self.gateways, signer=self._signer, archive=self._writer
+        )
+        await self.http.start()
+
+    def _media_publisher(self, domain: str) -> MediaPublisher | None:
+        if self.http is None or self._signer is None:
+            return None
+        return MediaPublisher(
+            domain, self._signer, self.http.base_url, self.config.http.media_ttl_seconds
+        )
 
     async def reload(self) -> str:
         """Re-read the configuration file; policy, admins and limits apply at once."""
@@ -75,6 +100,9 @@ class Bridge:
         return f"Reloaded {', '.join(reloaded) or 'no gateway'}.{note}"
 
     async def stop(self) -> None:
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
         await asyncio.gather(*(g.stop() for g in self.gateways), return_exceptions=True)
         self.gateways.clear()
         if self._writer is not None:

@@ -13,6 +13,7 @@ from slixmpp.stanza import Message
 from slixmpp.xmlstream import register_stanza_plugin
 
 from bridge.addressing import ContactAddress, Grammar, ServerAddress
+from bridge.attachments import AttachmentRenderer, both
 from bridge.chat_relations import ChatRelations
 from bridge.delay import is_late
 from bridge.errors import LegacyError
@@ -46,8 +47,10 @@ class ChatService:
         send: Callable[[Message], None],
         archive: RoomArchive,
         relations: Relations,
+        attachments: AttachmentRenderer,
     ) -> None:
         self._gateway_jid = gateway_jid
+        self._attachments = attachments
         self._grammar = grammar
         self._capabilities = capabilities
         self._sessions = sessions
@@ -129,7 +132,8 @@ class ChatService:
         message["from"] = self.jid_of(source)
         message["to"] = user
         message["type"] = "chat"
-        body = clean_text(event.body)
+        rendered = self._attachments.render(user, event)
+        body = clean_text(rendered.body)
         message["body"] = f"{ACTION_PREFIX}{body}" if event.action else body
         if event.when is not None and is_late(event.when):
             _delay(message, event.when, self._gateway_jid)
@@ -144,7 +148,7 @@ class ChatService:
             author=self.jid_of(source),
             body=body,
         )
-        decorate = self.links.links(user, event)
+        decorate = both(self.links.links(user, event), rendered.decorate)
         if decorate is not None:
             decorate(message)
         if isinstance(source, ContactAddress):

@@ -126,6 +126,24 @@ class HttpConfig(_Strict):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8480, ge=0, le=65535)
+    public_url: str | None = None
+    """The base URL XMPP clients reach the server at; default http://host:port."""
+    media_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    """How long an attachment link stays valid."""
+    max_media_bytes: int = Field(default=100_000_000, ge=1)
+    """The largest attachment the media proxy passes on."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"expected an http:// or https:// URL, found {url!r}")
+        if parts.query or parts.fragment:
+            raise ValueError(f"expected a base URL without ?query or #fragment, found {url!r}")
+        return url.rstrip("/")
 
 
 class LoggingConfig(_Strict):

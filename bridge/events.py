@@ -144,6 +144,17 @@ class SubjectChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message; *ref* is the network's own handle, given back to
+    :meth:`bridge.network.MediaSource.open_media` when an XMPP client fetches it."""
+
+    ref: str
+    name: str = ""
+    media_type: str = ""
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MessageIn:
     """A message from the legacy side.
 
@@ -166,6 +177,8 @@ class MessageIn:
     replaces: str | None = None
     # Legacy id of the message this one answers.
     reply_to: str | None = None
+    # Files sent with the message; *body* is then their caption (possibly empty).
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from slixmpp.stanza import Presence
 from bridge.accounts import Accounts
 from bridge.addressing import AddressError, ContactAddress, RoomAddress, ServerAddress
 from bridge.admin import Reloader, admin_commands
+from bridge.attachments import AttachmentRenderer, MediaPublisher
 from bridge.caps import DiscoInfo, Identity
 from bridge.chats import ChatService
 from bridge.commands import CommandService
@@ -71,7 +72,9 @@ class Gateway:
         store: Store,
         archive: ArchiveWriter,
         secret: str,
+        media: MediaPublisher | None = None,
     ) -> None:
+        """*media* makes attachment links; None when the HTTP server is off."""
         self.config = config
         self.network = network
         self.store = store
@@ -113,6 +116,7 @@ class Gateway:
         )
         self.message_ids = MessageIds(network.grammar, self.domain, store.ids)
         self.relations = Relations(network.capabilities, self.message_ids)
+        attachments = AttachmentRenderer(media)
         self.muc = MucService(
             gateway_jid=self.domain,
             grammar=network.grammar,
@@ -126,6 +130,7 @@ class Gateway:
             ),
             keep_joined=lambda user, room: self.rooms.is_persistent(user, room),
             relations=self.relations,
+            attachments=attachments,
         )
         self.mam = MamService(
             gateway=self.domain,
@@ -170,6 +175,7 @@ class Gateway:
                 records=lambda user, _contact: self.book.archives_private(user),
             ),
             relations=self.relations,
+            attachments=attachments,
         )
         self.presence = PresenceService(
             gateway_jid=self.domain,

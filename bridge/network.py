@@ -9,9 +9,9 @@ values and emits :data:`~bridge.events.LegacyEvent` values.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -101,10 +101,45 @@ class SoftwareVersion:
     os: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class MediaStream:
+    """An attachment's bytes as the network hands them out, chunk by chunk.
+
+    *size* is None when the network does not say; *chunks* is consumed once. An async
+    generator is closed (``aclose``) when the reader stops early.
+    """
+
+    media_type: str
+    size: int | None
+    name: str
+    chunks: AsyncIterator[bytes]
+
+
+@runtime_checkable
+class MediaSource(Protocol):
+    """Where a session's attachments are read from (the network's media repository)."""
+
+    async def open_media(self, ref: str) -> MediaStream:
+        """The bytes behind an :class:`~bridge.events.Attachment`'s *ref*; raises a
+        bridge.errors exception (NoSuchRoom when unknown, NotConnected…) when it cannot."""
+        ...
+
+
+def media_source_of(session: LegacySession) -> MediaSource | None:
+    """The session's ``media`` attribute when it serves attachments, else None.
+
+    The attribute is optional so that networks without media need not declare it.
+    """
+    source = getattr(session, "media", None)
+    return source if isinstance(source, MediaSource) else None
+
+
 class LegacySession(Protocol):
     """One user's presence on the legacy network, shared by all their XMPP resources.
 
     The queries raise bridge.errors.NotSupported where the network has no such thing.
+    A session whose messages carry attachments also has ``media``: a :class:`MediaSource`
+    (read through :func:`media_source_of`).
     """
 
     async def apply(self, action: UserAction) -> None:

@@ -7,6 +7,7 @@ import uuid
 from slixmpp.stanza import Presence
 
 from bridge.addressing import RoomAddress
+from bridge.attachments import AttachmentRenderer, both
 from bridge.delay import is_late
 from bridge.errors import NotConnected, error_text, xmpp_error_for
 from bridge.events import (
@@ -56,8 +57,10 @@ class RoomEvents:
         archive: RoomArchive,
         joins: JoinAnswers,
         relations: RoomRelations,
+        attachments: AttachmentRenderer,
     ) -> None:
         self._registry = registry
+        self._attachments = attachments
         self._output = output
         self._archive = archive
         self._joins = joins
@@ -193,7 +196,8 @@ class RoomEvents:
         if event.own and state.take_echo(event.echo_of):
             self._relations.echoed(user, state, event)
             return
-        body = clean_text(event.body)
+        rendered = self._attachments.render(user, event)
+        body = clean_text(rendered.body)
         if not body.strip():
             return
         sender = state.nick if event.own else event.nick
@@ -208,7 +212,7 @@ class RoomEvents:
         )
         self._archive.record(user, state.room, message)
         self._relations.remember(user, state, message, message.stanza_id)
-        decorate = self._relations.links(user, state, event)
+        decorate = both(self._relations.links(user, state, event), rendered.decorate)
         self._output.live(state, message, delayed=is_late(event.when), decorate=decorate)
 
     def _link_lost(self, user: str, event: Disconnected) -> None:

@@ -15,6 +15,7 @@ from slixmpp.stanza import Iq, Message, Presence
 from slixmpp.xmlstream import StanzaBase
 
 from bridge.addressing import ContactAddress, Grammar, RoomAddress
+from bridge.attachments import AttachmentRenderer
 from bridge.errors import (
     BadRequest,
     LegacyError,
@@ -92,6 +93,7 @@ class MucService:
         max_history: int = 20,
         keep_joined: Callable[[str, RoomAddress], bool] = lambda user, room: False,
         relations: Relations | None = None,
+        attachments: AttachmentRenderer | None = None,
     ) -> None:
         self._sessions = sessions
         self._archive = archive
@@ -102,7 +104,12 @@ class MucService:
         self._joins = JoinAnswers(self._output, archive, max_history)
         self._room_relations = RoomRelations(self._registry, self._output, self._relations.ids)
         self._events = RoomEvents(
-            self._registry, self._output, archive, self._joins, self._room_relations
+            self._registry,
+            self._output,
+            archive,
+            self._joins,
+            self._room_relations,
+            attachments or AttachmentRenderer(None),
         )
 
     # ------------------------------------------------------------------ from the user

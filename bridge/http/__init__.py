@@ -1,0 +1,1 @@
+"""The gateway's HTTP server: health, Prometheus metrics, and the media proxy."""

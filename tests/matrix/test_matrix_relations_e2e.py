@@ -9,24 +9,27 @@ from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from nio import JoinResponse, RoomPutStateResponse, RoomRedactResponse
+from nio import JoinResponse, ReceiptEvent, RoomPutStateResponse, RoomRedactResponse
 from slixmpp.stanza import Presence
 from slixmpp.xmlstream import StanzaBase
 
 from bridge.devservers import Synapse
 from bridge.relation_stanzas import (
     NS_CORRECT,
+    NS_MARKERS,
     NS_MODERATE,
     NS_REACTIONS,
     NS_REPLY,
     NS_RETRACT,
 )
+from plugins.matrix.translate import ENCRYPTED_ROOM, UNREADABLE
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
-from tests.matrix.conftest import MatrixClientFactory, MatrixUserFactory
+from tests.matrix.conftest import MatrixClientFactory, MatrixUserFactory, sync_until
 from tests.matrix.test_matrix_e2e import (
     logged_in_user,
     room_jid,
+    shared_room,
     start_matrix_bridge,
 )
 from tests.test_relations_e2e import carrying, element_of
@@ -163,3 +166,113 @@ def occupant_presence(occupant: str, role: str) -> Callable[[StanzaBase], bool]:
 
 def annotation(event_id: str, key: str) -> dict[str, Any]:
     return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+
+
+async def test_relations_from_the_xmpp_user_reach_matrix(
+    start_bridge: BridgeStarter,
+    xmpp_user: XmppUserFactory,
+    synapse: Synapse,
+    matrix_user: MatrixUserFactory,
+    matrix_client: MatrixClientFactory,
+) -> None:
+    run = await start_matrix_bridge(start_bridge)
+    client, account = await logged_in_user(xmpp_user, run, synapse)
+    me = account.user_id
+    alice = await matrix_client(await matrix_user("alice"))
+    room_id = await shared_room(alice, me)
+    room = room_jid(run, room_id)
+    await client.wait_for(self_presence(room), after=join(client, room, "me"), timeout=15)
+    question = await alice.room_send(
+        room_id, "m.room.message", {"msgtype": "m.text", "body": "tea?"}
+    )
+    asked = (await client.wait_for(groupchat(room, "tea?")))["stanza_id"]["id"]
+
+    first = client.make_message(mto=room, mbody="my frist", mtype="groupchat")
+    first["id"] = "mine-1"
+    first.send()
+    mine = await sync_until(alice, timeline_event(room_id, body_is(me, "my frist")))
+    send_marked(client, room, f"{{{NS_CORRECT}}}replace", "my first", id="mine-1")
+    edit = await sync_until(alice, timeline_event(room_id, relates(me, "m.replace")))
+    assert relation(edit)["event_id"] == mine["event_id"]
+    assert edit["content"]["m.new_content"]["body"] == "my first"
+
+    send_marked(client, room, f"{{{NS_REPLY}}}reply", "yes please", id=asked)
+    reply = await sync_until(alice, timeline_event(room_id, body_is(me, "yes please")))
+    assert relation(reply)["m.in_reply_to"]["event_id"] == question.event_id
+
+    send_reactions(client, room, asked, "👍")
+    thumbs = await sync_until(alice, timeline_event(room_id, relates(me, "m.annotation")))
+    assert (relation(thumbs)["event_id"], relation(thumbs)["key"]) == (question.event_id, "👍")
+    send_reactions(client, room, asked)
+    await sync_until(alice, timeline_event(room_id, redacting(thumbs["event_id"])))
+
+    send_marked(client, room, f"{{{NS_MARKERS}}}displayed", id=asked)
+    await sync_until(alice, read_by(room_id, question.event_id, me), what="the read receipt")
+
+    send_marked(client, room, f"{{{NS_RETRACT}}}retract", id="mine-1")
+    await sync_until(alice, timeline_event(room_id, redacting(mine["event_id"])))
+
+
+def body_is(sender: str, body: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda raw: raw.get("sender") == sender and raw.get("content", {}).get("body") == body
+
+
+def relates(sender: str, rel_type: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda raw: raw.get("sender") == sender and relation(raw).get("rel_type") == rel_type
+
+
+def redacting(event_id: str) -> Callable[[dict[str, Any]], bool]:
+    def match(raw: dict[str, Any]) -> bool:
+        redacts = raw.get("redacts") or raw.get("content", {}).get("redacts")
+        return raw.get("type") == "m.room.redaction" and redacts == event_id
+
+    return match
+
+
+def read_by(room_id: str, event_id: str, user_id: str) -> Callable[[Any], bool]:
+    def match(response: Any) -> bool:
+        room = response.rooms.join.get(room_id)
+        receipts = [
+            receipt
+            for event in (room.ephemeral if room is not None else [])
+            if isinstance(event, ReceiptEvent)
+            for receipt in event.receipts
+        ]
+        return any((r.event_id, r.user_id) == (event_id, user_id) for r in receipts)
+
+    return match
+
+
+async def test_an_encrypted_room_says_loudly_what_cannot_be_read_or_sent(
+    start_bridge: BridgeStarter,
+    xmpp_user: XmppUserFactory,
+    synapse: Synapse,
+    matrix_user: MatrixUserFactory,
+    matrix_client: MatrixClientFactory,
+) -> None:
+    run = await start_matrix_bridge(start_bridge)
+    client, account = await logged_in_user(xmpp_user, run, synapse)
+    alice = await matrix_client(await matrix_user("alice"))
+    encryption = {"algorithm": "m.megolm.v1.aes-sha2"}
+    room_id = await shared_room(
+        alice,
+        account.user_id,
+        initial_state=[{"type": "m.room.encryption", "state_key": "", "content": encryption}],
+    )
+    room = room_jid(run, room_id)
+
+    mark = join(client, room, "me")
+    await client.wait_for(self_presence(room), after=mark, timeout=15)
+    notice = await client.wait_for(groupchat(room, ENCRYPTED_ROOM), after=mark)
+    assert notice["from"] == room
+
+    ciphertext = encryption | {"ciphertext": "AwgA", "session_id": "s", "device_id": "D"}
+    await alice.room_send(room_id, "m.room.encrypted", ciphertext)
+    unreadable = await client.wait_for(groupchat(room, UNREADABLE), after=mark)
+    assert unreadable["from"] == f"{room}/{nick_of(alice)}"
+
+    refused = client.mark()
+    client.make_message(mto=room, mbody="hello?", mtype="groupchat").send()
+    error = await client.wait_for(lambda s: s["type"] == "error", after=refused)
+    assert error["error"]["condition"] == "feature-not-implemented"
+    assert ENCRYPTED_ROOM in error["error"]["text"]

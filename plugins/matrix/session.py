@@ -375,7 +375,8 @@ class MatrixSession:
             if isinstance(target, ContactAddress)
             else self._joined_id(target)
         )
-        if self._rooms.get(room_id, _Room(room_id)).encrypted:
+        known = self._rooms.get(room_id)
+        if known is not None and known.encrypted:
             raise NotSupported(ENCRYPTED_ROOM)
         tx_id = action.xmpp_id or str(uuid.uuid4())
         event_id = await actions.send_message(self._client, room_id, action, tx_id)

@@ -43,6 +43,7 @@ class BridgeStarter(Protocol):
         options: dict[str, Any] | None = None,
         database: Path | None = None,
         network: str = LOOPNET,
+        http: dict[str, Any] | None = None,
         **gateway: Any,
     ) -> Awaitable[Running]: ...
 
@@ -53,11 +54,13 @@ def bridge_config(
     database: Path,
     options: dict[str, Any],
     network: str = LOOPNET,
+    http: dict[str, Any] | None = None,
     **gateway: Any,
 ) -> Config:
     return Config.model_validate(
         {
             "database": {"url": f"sqlite+aiosqlite:///{database}"},
+            "http": http or {},
             "gateway": [
                 {
                     "domain": spec.domain,
@@ -78,7 +81,8 @@ async def start_bridge(
     take_component: Callable[[], ComponentSpec],
     tmp_path: Path,
 ) -> AsyncIterator[BridgeStarter]:
-    """`run = await start_bridge(options={...}, admins=[...])`: a running bridge.
+    """`run = await start_bridge(options={...}, admins=[...])`: a running bridge;
+    `http={...}` is its [http] table.
 
     The same `spec` and `database` restart a gateway as it was (a process restart).
     Every bridge started is stopped when the test ends.
@@ -93,6 +97,7 @@ async def start_bridge(
         options: dict[str, Any] | None = None,
         database: Path | None = None,
         network: str = LOOPNET,
+        http: dict[str, Any] | None = None,
         **gateway: Any,
     ) -> Running:
         spec = spec or take_component()
@@ -103,6 +108,7 @@ async def start_bridge(
             database,
             {"world": world, **(options or {})} if network == LOOPNET else dict(options or {}),
             network,
+            http,
             **gateway,
         )
         bridge = Bridge(config, {"XMPP_BRIDGE_KEY": key})

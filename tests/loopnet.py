@@ -7,7 +7,7 @@ The "network" is a :class:`World` of rooms and people that a test drives directl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, SecretStr
 from bridge.addressing import AddressGrammar, ContactAddress, RoomAddress, ServerAddress
 from bridge.errors import AuthFailed, NickInUse, NoSuchRoom, NotSupported
 from bridge.events import (
+    Attachment,
     ChangeNick,
     Connected,
     ContactPresence,
@@ -46,6 +47,7 @@ from bridge.network import (
     CommandContext,
     HostResolver,
     LoginContext,
+    MediaStream,
     NetworkCommand,
     RoomListing,
     SoftwareVersion,
@@ -82,6 +84,8 @@ class World:
     sent_ids: dict[str, str] = field(default_factory=dict)
     """xmpp id → the legacy id the network gave each of a bridged user's messages."""
     next_id: int = 0
+    files: dict[str, tuple[bytes, Attachment]] = field(default_factory=dict)
+    """ref → the bytes of a file someone sent, and how it was announced."""
 
     def new_id(self) -> str:
         self.next_id += 1
@@ -100,6 +104,7 @@ class World:
         legacy_id: str | None = None,
         replaces: str | None = None,
         reply_to: str | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> None:
         """A person of the legacy network speaks in *room*."""
         self.room(room).log.append((nick, body))
@@ -111,8 +116,23 @@ class World:
             legacy_id=legacy_id,
             replaces=replaces,
             reply_to=reply_to,
+            attachments=attachments,
         )
         self._to_room(room, event)
+
+    def keep_file(self, data: bytes, *, name: str, media_type: str) -> Attachment:
+        """A file put on the network's media store, as a message would announce it."""
+        attachment = Attachment(self.new_id(), name, media_type, len(data))
+        self.files[attachment.ref] = (data, attachment)
+        return attachment
+
+    def say_with_file(
+        self, room: str, nick: str, body: str, *, data: bytes, name: str, media_type: str
+    ) -> Attachment:
+        """A person of the legacy network sends a file to *room*, with *body* as caption."""
+        attachment = self.keep_file(data, name=name, media_type=media_type)
+        self.say(room, nick, body, attachments=(attachment,))
+        return attachment
 
     def tell_room(self, room: str, event: LegacyEvent) -> None:
         """Any event about *room* (a reaction, a removal) reaches the bridged users in it."""
@@ -126,9 +146,12 @@ class World:
         self.room(room).members.pop(nick, None)
         self._to_room(room, OccupantLeft(RoomAddress(SERVER, room), nick))
 
-    def whisper(self, nick: str, user: str, body: str) -> None:
+    def whisper(
+        self, nick: str, user: str, body: str, attachments: tuple[Attachment, ...] = ()
+    ) -> None:
         """A person sends a private message to a bridged user."""
-        self.sessions[user].emit(MessageIn(ContactAddress(SERVER, nick), body))
+        event = MessageIn(ContactAddress(SERVER, nick), body, attachments=attachments)
+        self.sessions[user].emit(event)
 
     def _to_room(self, room: str, event: LegacyEvent, skip: str | None = None) -> None:
         for nick, user in self.room(room).members.items():
@@ -139,12 +162,32 @@ class World:
 WORLDS: dict[str, World] = {}
 
 
+class LoopMedia:
+    """The world's files, served in small chunks as a network's media store would."""
+
+    CHUNK = 1024
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    async def open_media(self, ref: str) -> MediaStream:
+        if ref not in self.world.files:
+            raise NoSuchRoom(f"no file {ref} on {SERVER}")
+        data, attachment = self.world.files[ref]
+        return MediaStream(attachment.media_type, len(data), attachment.name, self._chunks(data))
+
+    async def _chunks(self, data: bytes) -> AsyncIterator[bytes]:
+        for start in range(0, len(data), self.CHUNK):
+            yield data[start : start + self.CHUNK]
+
+
 class LoopSession:
     def __init__(self, world: World, context: LoginContext) -> None:
         self.world = world
         self.user = context.user
         self.emit = context.emit
         self.nicks: dict[str, str] = {}
+        self.media = LoopMedia(world)
 
     async def apply(self, action: UserAction) -> None:
         self.world.actions.append((self.user, action))

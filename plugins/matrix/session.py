@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import uuid
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -32,6 +32,8 @@ from bridge.errors import (
 )
 from bridge.events import (
     ChangeNick,
+    Connected,
+    ContactListed,
     Disconnected,
     JoinRoom,
     KickOccupant,
@@ -43,6 +45,7 @@ from bridge.events import (
     React,
     Retract,
     RoomJoined,
+    RoomListed,
     SendMessage,
     SendTyping,
     SetOccupantPower,
@@ -57,6 +60,12 @@ from plugins.matrix.actions import failure
 from plugins.matrix.addresses import address_of_room, contact_of, room_id_of, user_id_of
 from plugins.matrix.members import RoomMembers
 from plugins.matrix.reactions import RelationBook
+from plugins.matrix.room_state import (
+    after_own_join,
+    announces_encryption,
+    state_text,
+    topic_of,
+)
 from plugins.matrix.settings import MatrixOptions
 from plugins.matrix.sync_loop import (
     MatrixApi,
@@ -81,7 +90,6 @@ log = logging.getLogger(__name__)
 HELD_MESSAGES_PER_ROOM = 200
 TYPING_TIMEOUT_MS = 30_000
 DIRECT_TYPE = "m.direct"
-ENCRYPTION_TYPE = "m.room.encryption"
 
 
 @dataclass(slots=True)
@@ -122,12 +130,13 @@ class MatrixSession:
         self._loop = SyncLoop(
             self._api,
             context.store,
-            context.emit,
+            self._from_loop,
             self._take,
             timeline_limit=options.timeline_limit,
             poll_ms=options.sync_timeout_ms,
         )
         self._task: asyncio.Task[None] | None = None
+        self._announce_before_next_batch = False
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -144,24 +153,59 @@ class MatrixSession:
 
     # ------------------------------------------------------------------ sync → core
 
+    def _from_loop(self, event: LegacyEvent) -> None:
+        """The sync loop's link state; back after a loss, the rooms are announced again so
+        the resources that were in them (told 333) are let back in."""
+        self._emit(event)
+        if isinstance(event, Connected):
+            self._announce_before_next_batch = True
+
+    async def _announce_again(self) -> None:
+        for room in list(self._rooms.values()):
+            for address in list(room.addresses):
+                try:
+                    await self._join(address)
+                except LegacyError as error:
+                    log.info("could not rejoin %s: %s", room.room_id, error)
+
     async def _take(self, batch: SyncBatch) -> None:
+        if self._announce_before_next_batch:
+            # Before this batch's messages: the core drops room traffic until then.
+            self._announce_before_next_batch = False
+            await self._announce_again()
         for event in batch.account_data:
             if event.get("type") == DIRECT_TYPE:
                 self._set_direct(event.get("content"))
         for update in batch.joined:
             self._take_room(update, history=batch.initial)
+            if batch.initial:
+                self._list(update)
         for room_id, invite_state in batch.invited.items():
             await self._answer_invite(room_id, invite_state)
+
+    def _list(self, update: RoomUpdate) -> None:
+        """At the first sync: the user's rooms and direct contacts, offered to the client."""
+        contact = self._contact_of_direct(update.room_id)
+        name = state_text(update.state, "m.room.name", "name") or ""
+        if contact is not None:
+            self._emit(ContactListed(contact, name))
+            return
+        alias = state_text(update.state, "m.room.canonical_alias", "alias")
+        try:
+            address = address_of_room(alias or update.room_id)
+        except AddressError:
+            return
+        self._emit(RoomListed(address, name))
 
     def _take_room(self, update: RoomUpdate, *, history: bool) -> None:
         room = self._rooms.setdefault(update.room_id, _Room(update.room_id))
         absorb_state(update.state, room.members)
         context = self._context_of(room)
-        if not room.encrypted and _announces_encryption((*update.state, *update.timeline)):
+        if not room.encrypted and announces_encryption((*update.state, *update.timeline)):
             room.encrypted = True
             if room.addresses or context.direct is not None:
                 self._deliver(room, context, encryption_notice(context))
-        timeline = _after_own_join(update.timeline, self._user_id)
+        timeline = after_own_join(update.timeline, self._user_id)
         if history:
             absorb_state(update.timeline, room.members)
             timeline = ()
@@ -268,8 +312,8 @@ class MatrixSession:
             contact = contact_of(inviter)
         except AddressError:
             return
-        label = _state_text(invite_state, "m.room.canonical_alias", "alias") or room_id
-        name = _state_text(invite_state, "m.room.name", "name")
+        label = state_text(invite_state, "m.room.canonical_alias", "alias") or room_id
+        name = state_text(invite_state, "m.room.name", "name")
         named = f" ({name})" if name else ""
         text = f"{inviter} invites you to {label}{named}: join {label} here to accept."
         self._emit(MessageIn(contact, text, notice=True))
@@ -336,9 +380,9 @@ class MatrixSession:
         room.members = members
         if address not in room.addresses:
             room.addresses.append(address)
-        room.encrypted = room.encrypted or _announces_encryption(state.events)
+        room.encrypted = room.encrypted or announces_encryption(state.events)
         own = members.occupant(self._user_id)
-        subject, subject_by = _topic(state.events, members)
+        subject, subject_by = topic_of(state.events, members)
         self._emit(
             RoomJoined(
                 room=address,
@@ -449,50 +493,3 @@ class MatrixSession:
                 await self._task
         with contextlib.suppress(Exception):
             await self._client.close()
-
-
-def _after_own_join(timeline: Sequence[RawEvent], own_user_id: str) -> Sequence[RawEvent]:
-    """The timeline from the user's own arrival on, when it arrived in this batch.
-
-    A room the user just joined comes with what was said before: history, not news.
-    """
-    for index in range(len(timeline) - 1, -1, -1):
-        event = timeline[index]
-        content = event.get("content")
-        unsigned = event.get("unsigned")
-        previous = unsigned.get("prev_content") if isinstance(unsigned, dict) else None
-        if (
-            event.get("type") == "m.room.member"
-            and event.get("state_key") == own_user_id
-            and isinstance(content, dict)
-            and content.get("membership") == "join"
-            and not (isinstance(previous, dict) and previous.get("membership") == "join")
-        ):
-            return timeline[index:]
-    return timeline
-
-
-def _topic(state: Iterable[Any], members: RoomMembers) -> tuple[str, str | None]:
-    for event in state:
-        if isinstance(event, dict) and event.get("type") == "m.room.topic":
-            content = event.get("content")
-            topic = content.get("topic") if isinstance(content, dict) else None
-            sender = event.get("sender")
-            if isinstance(topic, str):
-                return topic, members.nick_of(sender) if isinstance(sender, str) else None
-    return "", None
-
-
-def _announces_encryption(events: Iterable[RawEvent]) -> bool:
-    return any(event.get("type") == ENCRYPTION_TYPE for event in events)
-
-
-def _state_text(state: Iterable[RawEvent], kind: str, key: str) -> str | None:
-    """The text *key* of the *kind* state event in *state*, when there is one."""
-    for event in state:
-        content = event.get("content")
-        if event.get("type") == kind and isinstance(content, dict):
-            value = content.get(key)
-            if isinstance(value, str) and value:
-                return value
-    return None

@@ -321,6 +321,9 @@ class SendMessage:
     replaces: str | None = None
     # Legacy id of the message this one answers (networks with replies).
     reply_to: str | None = None
+    # URLs of files the user shares (XEP-0066/0363), for networks with media; the core
+    # leaves them in *body* instead for networks without.
+    attachments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from xml.etree import ElementTree as ET
 
 from slixmpp.stanza import Message
 
+from bridge.attachments import NS_OOB
 from bridge.network import Capabilities
 
 NS_CORRECT = "urn:xmpp:message-correct:0"
@@ -63,6 +64,8 @@ class ClientRelations:
     retracts: str | None = None
     displayed: str | None = None
     chat_state: str | None = None
+    shared_urls: tuple[str, ...] = ()
+    """Files the client shares as XEP-0066 links (how XEP-0363 uploads are sent too)."""
 
     @property
     def is_signal(self) -> bool:
@@ -90,7 +93,13 @@ def read_relations(message: Message) -> ClientRelations:
             ),
             None,
         ),
+        shared_urls=_shared_urls(xml),
     )
+
+
+def _shared_urls(xml: ET.Element) -> tuple[str, ...]:
+    urls = (url.text for url in xml.iterfind(f"{{{NS_OOB}}}x/{{{NS_OOB}}}url"))
+    return tuple(dict.fromkeys(url.strip() for url in urls if url and url.strip()))
 
 
 def without_fallback(body: str, reply: Reply | None) -> str:

@@ -8,7 +8,10 @@ the real thing and a fallback, so rooms and chats never ask which network this i
 - reply without replies: the client's own quote, or ``> author: start of the original``;
 - reaction without reactions: a text ``reacted 👍 to «start of the original»``;
 - retraction without edits (the network cannot remove a message): an error to the client;
-- read markers without receipts, typing without typing: dropped.
+- read markers without receipts, typing without typing: dropped;
+- shared files (XEP-0066 links) without media: the links stay in the text, as the client
+  wrote them; with media they become ``SendMessage.attachments`` and leave the text when
+  the text is nothing but the link (as XEP-0363 clients send it).
 """
 
 from __future__ import annotations
@@ -73,7 +76,18 @@ class Relations:
                 body = without_fallback(body, reply)
             elif not reply.fallback:
                 body = self._quote(user, target, reply.message_id) + body
-        return SendMessage(target, body, xmpp_id, action, replaces=replaces, reply_to=reply_to)
+        attachments = relations.shared_urls if self._capabilities.media else ()
+        if attachments and body.strip() in attachments:
+            body = ""
+        return SendMessage(
+            target,
+            body,
+            xmpp_id,
+            action,
+            replaces=replaces,
+            reply_to=reply_to,
+            attachments=attachments,
+        )
 
     async def signal(
         self, user: str, target: RoomAddress | ContactAddress, relations: ClientRelations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from pydantic import BaseModel
 from slixmpp import JID
 from slixmpp.stanza import Presence
 from slixmpp.xmlstream import StanzaBase
@@ -13,7 +14,7 @@ from bridge.addressing import AddressError, ContactAddress
 from bridge.errors import LegacyError, error_text
 from bridge.events import WatchContact
 from bridge.muc.service import MucService
-from bridge.network import LegacySession
+from bridge.network import HostResolver, LegacySession, Network
 from bridge.presence import PresenceService
 from bridge.room_memory import RoomMemory
 from bridge.routing import ContactPlace, Place
@@ -37,6 +38,9 @@ class Accounts:
         presence: PresenceService,
         send: Callable[[StanzaBase], None],
         locate: Callable[[JID], Place],
+        network: Network,
+        load_settings: Callable[[str], Awaitable[BaseModel | None]],
+        hosts: HostResolver,
     ) -> None:
         self._jid = gateway_jid
         self._store = store
@@ -46,6 +50,9 @@ class Accounts:
         self._presence = presence
         self._send = send
         self._locate = locate
+        self._network = network
+        self._load_settings = load_settings
+        self._hosts = hosts
 
     async def registered(self, user: str, new: bool) -> None:
         """Ask for the user's presence (new users), and log in again with what changed."""
@@ -97,6 +104,7 @@ class Accounts:
         """XEP-0077 <remove/>: log out, forget everything, and end every subscription."""
         self._muc.user_gone(user)
         await self._sessions.logout(user, "registration removed")
+        await self._remove_on_network(user)
         contacts = await self.contacts(user)
         await self._store.delete_user(self._jid, user)
         self._rooms.forget(user)
@@ -104,6 +112,14 @@ class Accounts:
             self._presence_to(user, origin, "unsubscribe")
             self._presence_to(user, origin, "unsubscribed")
         log.info("registration of %s removed", user)
+
+    async def _remove_on_network(self, user: str) -> None:
+        """Let the network undo the registration (log a device out); never blocks removal."""
+        try:
+            settings = await self._load_settings(user)
+            await self._network.remove_registration(user, settings, self._hosts)
+        except Exception as error:
+            log.warning("the network could not undo the registration of %s: %s", user, error)
 
     def _presence_to(self, user: str, origin: str, kind: str) -> None:
         presence = Presence()

@@ -28,7 +28,13 @@ from slixmpp.xmlstream.matcher import StanzaPath
 from bridge.addressing import AddressError, RoomAddress, ServerAddress
 from bridge.errors import LegacyError, XmppError, error_text, xmpp_error_for
 from bridge.forms import FORM_NS, FormInvalid, form_from_model, model_from_form
-from bridge.network import CommandContext, LegacySession, NetworkCommand, UserStore
+from bridge.network import (
+    CommandContext,
+    LegacySession,
+    NetworkCommand,
+    StoredRegistration,
+    UserStore,
+)
 from bridge.replies import error_reply
 from bridge.routing import GatewayPlace, Place, RoomPlace, ServerPlace
 
@@ -91,6 +97,7 @@ class CommandService:
         is_admin: Callable[[str], bool],
         session_of: Callable[[str], LegacySession | None],
         store_for: Callable[[str], UserStore],
+        registration_for: Callable[[str], StoredRegistration] | None = None,
         fixed_server: ServerAddress | None = None,
         send: Callable[[Iq], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -102,6 +109,7 @@ class CommandService:
         self._is_admin = is_admin
         self._session_of = session_of
         self._store_for = store_for
+        self._registration_for = registration_for
         self._fixed_server = fixed_server
         self._send = send or (lambda reply: reply.send())
         self._clock = clock
@@ -210,6 +218,9 @@ class CommandService:
             target=target,
             session=self._session_of(requester.bare),
             store=self._store_for(requester.bare),
+            registration=(
+                self._registration_for(requester.bare) if self._registration_for else None
+            ),
         )
         if session is None:
             if not command.form.model_fields:

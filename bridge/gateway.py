@@ -197,6 +197,9 @@ class Gateway:
             presence=self.presence,
             send=send,
             locate=self.locate,
+            network=network,
+            load_settings=self.book.settings,
+            hosts=self.hosts,
         )
         self.commands = CommandService(
             self.xmpp,
@@ -204,6 +207,7 @@ class Gateway:
             is_admin=lambda jid: is_admin(self.config, jid),
             session_of=self.sessions.session_of,
             store_for=self.user_store,
+            registration_for=lambda user: self.registration.stored(user),
             fixed_server=self.fixed_server,
             send=send,
         )

@@ -163,6 +163,22 @@ class LegacySession(Protocol):
         ...
 
 
+class StoredRegistration(Protocol):
+    """The user's registration with this gateway, for commands that renew what it holds
+    (a Matrix access token after a new login)."""
+
+    hosts: HostResolver
+    """The operator's policy for anything the renewal dials."""
+
+    async def load(self) -> BaseModel | None:
+        """The network's form model as stored; None when the user is not registered."""
+        ...
+
+    async def replace(self, settings: BaseModel) -> None:
+        """Store *settings* (the network's form model) and log in again with them."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class CommandContext:
     """Who runs a command, and where."""
@@ -171,6 +187,8 @@ class CommandContext:
     target: RoomAddress | ServerAddress | None
     session: LegacySession | None
     store: UserStore
+    registration: StoredRegistration | None = None
+    """The user's registration; None where the core offers none (a server's command)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +241,14 @@ class Network(Protocol):
         ...
 
     async def login(self, context: LoginContext) -> LegacySession: ...
+
+    async def remove_registration(
+        self, user: str, settings: BaseModel | None, hosts: HostResolver
+    ) -> None:
+        """XEP-0077 <remove/>: undo on the network what registering did (a Matrix device
+        logs out). Runs before the core deletes the user's data; an error is logged and
+        never blocks the removal."""
+        ...
 
 
 NetworkFactory = Callable[[Mapping[str, Any]], Network]

@@ -114,6 +114,36 @@ class RegistrationBook:
         return [r.user for r in await self._rows.list_for_gateway(self._gateway)]
 
 
+class UserRegistration:
+    """One user's registration as a command sees it (bridge.network.StoredRegistration):
+    the network's part is replaced, the core's settings stay as they were."""
+
+    def __init__(
+        self,
+        book: RegistrationBook,
+        user: str,
+        on_registered: Callable[[str, bool], Awaitable[None]],
+        hosts: HostResolver,
+    ) -> None:
+        self._book = book
+        self._user = user
+        self._on_registered = on_registered
+        self.hosts = hosts
+
+    async def load(self) -> BaseModel | None:
+        return await self._book.settings(self._user)
+
+    async def replace(self, settings: BaseModel) -> None:
+        current = await self._book.load(self._user)
+        if current is None:
+            raise _Refused("You are not registered: register first.")
+        core = {name: getattr(current, name) for name in CORE_FIELDS}
+        await self._book.save(
+            self._user, self._book.form.model_validate({**_raw(settings), **core})
+        )
+        await self._on_registered(self._user, False)
+
+
 class RegistrationService:
     """Answers jabber:iq:register on the gateway JID and runs the `register` command."""
 
@@ -209,6 +239,9 @@ class RegistrationService:
         )
         query.append(form)
         return reply
+
+    def stored(self, user: str) -> UserRegistration:
+        return UserRegistration(self._book, user, self._on_registered, self._hosts)
 
     def commands(self, *, configure: bool = True) -> list[NetworkCommand]:
         """The same registration as XEP-0050 commands on the gateway JID: `register` for

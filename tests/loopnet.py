@@ -332,6 +332,11 @@ class LoopNetwork:
             raise AuthFailed("loop.example refused that password")
         return form
 
+    async def remove_registration(
+        self, user: str, settings: BaseModel | None, hosts: HostResolver
+    ) -> None:
+        """Nothing to undo: the network keeps no account for the gateway."""
+
     async def login(self, context: LoginContext) -> LoopSession:
         settings = context.settings
         if isinstance(settings, LoopRegistration) and settings.password.get_secret_value() == "x":

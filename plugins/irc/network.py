@@ -98,6 +98,11 @@ class IrcNetwork:
     ) -> BaseModel:
         return form
 
+    async def remove_registration(
+        self, user: str, settings: BaseModel | None, hosts: HostResolver
+    ) -> None:
+        """Nothing to undo: the network keeps no account for the gateway."""
+
     async def login(self, context: LoginContext) -> IrcSession:
         if not self._identd_started:
             self._identd_started = True

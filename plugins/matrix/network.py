@@ -1,80 +1,26 @@
-"""The Matrix network for the core: options, registration (a login once), and logins.
-
-Every homeserver the gateway contacts goes through the operator's host policy first, and
-the HTTP session resolves names only through it, so no user can point the gateway at an
-address the operator keeps private (unless `hosts.allow_private` says so).
-"""
+"""The Matrix network for the core: options, registration (a login once), and logins."""
 
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
-from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
-from aiohttp.abc import AbstractResolver, ResolveResult
-from nio import AsyncClient, AsyncClientConfig, DiscoveryInfoResponse, LoginResponse
+from aiohttp import ClientError
+from nio import DiscoveryInfoResponse, LoginResponse
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from bridge.errors import AuthFailed, BadRequest
 from bridge.network import Capabilities, HostResolver, LoginContext, NetworkCommand
+from plugins.matrix.account import account_commands, log_out, logged_in
 from plugins.matrix.addresses import MatrixGrammar
+from plugins.matrix.client import open_client
 from plugins.matrix.session import MatrixSession
 from plugins.matrix.settings import MatrixOptions, MatrixRegistration
 
 log = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT = 30.0
 WRONG_CREDENTIALS = frozenset({"M_FORBIDDEN", "M_USER_DEACTIVATED", "M_INVALID_USERNAME"})
-
-
-class PolicyResolver(AbstractResolver):
-    """aiohttp's resolver for one client: names resolve only to addresses the policy allows."""
-
-    def __init__(self, hosts: HostResolver) -> None:
-        self._hosts = hosts
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        return [
-            ResolveResult(
-                hostname=host,
-                host=address,
-                port=port,
-                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-            for address in await self._hosts.resolve(host, port)
-        ]
-
-    async def close(self) -> None:
-        return None
-
-
-async def open_client(
-    homeserver: str, user_id: str, hosts: HostResolver, *, device_id: str = ""
-) -> Any:
-    """A nio client for *homeserver*, after the host policy allowed it (else its error)."""
-    parts = urlsplit(homeserver)
-    host = parts.hostname or ""
-    await hosts.resolve(host, parts.port or (443 if parts.scheme == "https" else 80))
-    config = AsyncClientConfig(
-        max_timeouts=0,
-        max_limit_exceeded=3,
-        request_timeout=REQUEST_TIMEOUT,
-        encryption_enabled=False,
-        store_sync_tokens=False,
-    )
-    client = AsyncClient(homeserver, user_id, device_id, config=config)
-    client.client_session = ClientSession(
-        connector=TCPConnector(resolver=PolicyResolver(hosts)),
-        timeout=ClientTimeout(total=REQUEST_TIMEOUT),
-    )
-    return client
 
 
 async def discover_homeserver(server_name: str, hosts: HostResolver) -> str:
@@ -102,10 +48,10 @@ class MatrixNetwork:
         reactions=True,
         replies=True,
         receipts=True,
+        media=True,
     )
     grammar = MatrixGrammar()
     registration_form = MatrixRegistration
-    commands: tuple[NetworkCommand, ...] = ()
     server_registration: NetworkCommand | None = None
     room_settings: type[BaseModel] | None = None
 
@@ -114,6 +60,21 @@ class MatrixNetwork:
             self.options = MatrixOptions.model_validate(dict(options))
         except ValidationError as error:
             raise ValueError(str(error)) from None
+        self.commands: tuple[NetworkCommand, ...] = account_commands(self._log_in)
+
+    async def _log_in(
+        self, user: str, form: MatrixRegistration, hosts: HostResolver
+    ) -> MatrixRegistration:
+        return await self.check_registration(user, form, hosts=hosts, previous=form)
+
+    async def remove_registration(
+        self, user: str, settings: BaseModel | None, hosts: HostResolver
+    ) -> None:
+        """The gateway's device logs out: its access token stops working at once."""
+        registration = logged_in(settings)
+        if registration is not None:
+            await log_out(registration, hosts)
+            log.info("the Matrix device of %s is logged out", user)
 
     async def check_registration(
         self, user: str, form: BaseModel, *, hosts: HostResolver, previous: BaseModel | None
@@ -161,7 +122,9 @@ class MatrixNetwork:
         if not isinstance(settings, MatrixRegistration):
             raise AuthFailed("Register with your Matrix ID and password first.")
         if not settings.access_token.get_secret_value():
-            raise AuthFailed("No Matrix access token is stored: register again.")
+            raise AuthFailed(
+                "The gateway is logged out of Matrix: run the relogin command to log in again."
+            )
         device_id = settings.device_id.get_secret_value()
         client = await open_client(
             settings.homeserver, settings.matrix_id, context.hosts, device_id=device_id

@@ -7,6 +7,8 @@ refuses. Ids here are Matrix event ids (the core's legacy ids).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from nio import ErrorResponse, RoomGetStateEventResponse, RoomSendResponse
@@ -14,6 +16,7 @@ from nio import ErrorResponse, RoomGetStateEventResponse, RoomSendResponse
 from bridge.errors import BadRequest, Forbidden, LegacyError, NotSupported, RateLimited
 from bridge.events import Affiliation, React, Role, SendMessage, SetOccupantPower
 from plugins.matrix.formatting import HTML_FORMAT, styled_to_matrix
+from plugins.matrix.media import SharedFile
 from plugins.matrix.members import ADMIN_LEVEL, OWNER_LEVEL, level_of
 from plugins.matrix.reactions import Annotation, RelationBook
 
@@ -59,12 +62,31 @@ def message_content(action: SendMessage) -> dict[str, Any]:
     return content
 
 
-async def send_message(client: Any, room_id: str, action: SendMessage, tx_id: str) -> str:
-    """Send *action* to *room_id*; the event id Matrix gave it."""
-    answer = await client.room_send(room_id, "m.room.message", message_content(action), tx_id)
-    if not isinstance(answer, RoomSendResponse):
-        raise failure(answer, "The message was not sent")
-    return str(answer.event_id)
+def file_content(action: SendMessage, file: SharedFile) -> dict[str, Any]:
+    """The event showing *file*, with the message's text as its caption (Matrix 1.10:
+    a ``body`` beside a different ``filename``); a file is never an edit."""
+    caption = message_content(dataclasses.replace(action, replaces=None))
+    content = caption | file.content()
+    if action.body.strip():
+        content["body"] = caption["body"]
+    return content
+
+
+async def send_message(
+    client: Any, room_id: str, action: SendMessage, tx_id: str, files: Sequence[SharedFile] = ()
+) -> str:
+    """Send *action* to *room_id*, one event per file (the last one captioned with the
+    text, and carrying *tx_id* for the echo); the event id of the last one."""
+    contents = [file_content(dataclasses.replace(action, body=""), f) for f in files[:-1]]
+    last = file_content(action, files[-1]) if files else message_content(action)
+    tx_ids = [f"{tx_id}.{index}" for index in range(len(contents))]
+    event_id = ""
+    for content, transaction in zip([*contents, last], [*tx_ids, tx_id], strict=True):
+        answer = await client.room_send(room_id, "m.room.message", content, transaction)
+        if not isinstance(answer, RoomSendResponse):
+            raise failure(answer, "The message was not sent")
+        event_id = str(answer.event_id)
+    return event_id
 
 
 async def react(client: Any, room_id: str, book: RelationBook, own: str, action: React) -> None:

@@ -58,6 +58,7 @@ from bridge.network import LoginContext, RoomListing, SoftwareVersion
 from plugins.matrix import actions
 from plugins.matrix.actions import failure
 from plugins.matrix.addresses import address_of_room, contact_of, room_id_of, user_id_of
+from plugins.matrix.media import MatrixMedia
 from plugins.matrix.members import RoomMembers
 from plugins.matrix.reactions import RelationBook
 from plugins.matrix.room_state import (
@@ -123,6 +124,7 @@ class MatrixSession:
         self._context = context
         self._emit = context.emit
         self._api = MatrixApi(client)
+        self.media = MatrixMedia(client, context.hosts)
         self._user_id: str = client.user_id
         self._rooms: dict[str, _Room] = {}
         self._direct: dict[str, list[str]] = {}
@@ -423,7 +425,8 @@ class MatrixSession:
         if known is not None and known.encrypted:
             raise NotSupported(ENCRYPTED_ROOM)
         tx_id = action.xmpp_id or str(uuid.uuid4())
-        event_id = await actions.send_message(self._client, room_id, action, tx_id)
+        files = [await self.media.upload(url) for url in action.attachments]
+        event_id = await actions.send_message(self._client, room_id, action, tx_id, files)
         if action.xmpp_id:
             self._emit(MessageSent(target, action.xmpp_id, event_id))
 

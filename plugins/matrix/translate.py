@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from bridge.addressing import ContactAddress, RoomAddress
 from bridge.events import (
+    Attachment,
     Displayed,
     Kicked,
     LegacyEvent,
@@ -44,16 +45,11 @@ MEDIA_MSGTYPES = frozenset({"m.image", "m.file", "m.audio", "m.video"})
 Fields = Mapping[str, object]
 
 
-def _same_url(url: str) -> str:
-    return url
-
-
 @dataclass(frozen=True, slots=True)
 class RoomContext:
     """What translating one room's events needs to know.
 
     *direct* is the contact of a direct chat: its messages come from them, not from a room.
-    *media_url* turns an ``mxc://`` URI into a link an XMPP client can open.
     *book* remembers the room's reactions and authors across its events.
     """
 
@@ -61,7 +57,6 @@ class RoomContext:
     own_user_id: str
     members: RoomMembers = field(default_factory=RoomMembers)
     direct: ContactAddress | None = None
-    media_url: Callable[[str], str] = _same_url
     max_body_bytes: int = MAX_BODY_BYTES
     book: RelationBook = field(default_factory=RelationBook)
 
@@ -220,11 +215,11 @@ def _message(event: _Event, context: RoomContext) -> Translation:
     if body is None:
         return _skip(f"{event.kind} without a text body")
     msgtype = _text(content.get("msgtype"))
-    text = _readable_text(content, body)
-    attachment = _attachment_url(event.kind, msgtype, content, context)
-    if attachment:
-        text = f"{text}\n{attachment}" if text.strip() else attachment
-    if not text.strip():
+    attachment = _attachment(event.kind, msgtype, content, body)
+    text = _caption(content, body) if attachment else _readable_text(content, body)
+    if msgtype == "m.location":
+        text = "\n".join(filter(None, (text, _text(content.get("geo_uri")))))
+    if not text.strip() and attachment is None:
         return _skip("empty message")
     own = event.sender == context.own_user_id
     transaction = _text(event.unsigned.get("transaction_id")) if own else None
@@ -240,6 +235,7 @@ def _message(event: _Event, context: RoomContext) -> Translation:
         echo_of=transaction,
         replaces=replaces,
         reply_to=_text(_mapping(relates_to.get("m.in_reply_to")).get("event_id")),
+        attachments=(attachment,) if attachment else (),
     )
     return Translation((message,))
 
@@ -257,15 +253,30 @@ def _readable_text(content: Fields, body: str) -> str:
     return body
 
 
-def _attachment_url(kind: str, msgtype: str | None, content: Fields, context: RoomContext) -> str:
-    """The link to a file, image, sound, video or sticker; a location's geo URI."""
-    if msgtype == "m.location":
-        return _text(content.get("geo_uri")) or ""
+def _attachment(kind: str, msgtype: str | None, content: Fields, body: str) -> Attachment | None:
+    """The file, image, sound, video or sticker the event carries, by its ``mxc://`` URI.
+
+    Encrypted media (their URI inside ``file``) cannot be opened here: only the name shows.
+    """
     if kind != "m.sticker" and msgtype not in MEDIA_MSGTYPES:
-        return ""
-    # Unencrypted media carry `url`; encrypted media carry it inside `file`.
-    url = _text(content.get("url")) or _text(_mapping(content.get("file")).get("url"))
-    return context.media_url(url) if url else ""
+        return None
+    url = _text(content.get("url"))
+    if url is None or not url.startswith("mxc://"):
+        return None
+    info = _mapping(content.get("info"))
+    size = info.get("size")
+    return Attachment(
+        ref=url,
+        name=_text(content.get("filename")) or body,
+        media_type=_text(info.get("mimetype")) or "",
+        size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
+    )
+
+
+def _caption(content: Fields, body: str) -> str:
+    """A media event's caption: its body is one only when a separate ``filename`` is given."""
+    filename = _text(content.get("filename"))
+    return _readable_text(content, body) if filename and filename != body else ""
 
 
 # ----------------------------------------------------------------------------- relations

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bridge.addressing import ContactAddress, RoomAddress
 from bridge.events import (
     Affiliation,
+    Attachment,
     Kicked,
     MessageIn,
     NickChanged,
@@ -124,23 +125,30 @@ def test_html_body_is_shown_with_styling_and_without_reply_fallback() -> None:
 
 
 @pytest.mark.parametrize("msgtype", ["m.image", "m.file", "m.audio", "m.video"])
-def test_media_show_their_name_and_link(msgtype: str) -> None:
-    context = RoomContext(
-        ROOM, ME, media_url=lambda url: url.replace("mxc://", "https://gw/media/")
-    )
-    event = only(
-        translate(message(msgtype=msgtype, body="cat.png", url="mxc://s.org/abc"), context)
-    )
-    assert isinstance(event, MessageIn) and event.body == "cat.png\nhttps://gw/media/s.org/abc"
-    encrypted = message(msgtype=msgtype, body="x", file={"url": "mxc://s.org/enc"})
-    event = only(translate(encrypted, context))
-    assert isinstance(event, MessageIn) and event.body == "x\nhttps://gw/media/s.org/enc"
+def test_media_arrive_as_attachments_with_name_type_and_size(msgtype: str) -> None:
+    info = {"mimetype": "image/png", "size": 1234}
+    plain = message(msgtype=msgtype, body="cat.png", url="mxc://s.org/abc", info=info)
+    event = only_message(translate(plain, context_with()))
+    assert event.body == ""
+    assert event.attachments == (Attachment("mxc://s.org/abc", "cat.png", "image/png", 1234),)
+    captioned = message(msgtype=msgtype, body="my cat", filename="cat.png", url="mxc://s.org/c")
+    event = only_message(translate(captioned, context_with()))
+    assert event.body == "my cat"
+    assert event.attachments == (Attachment("mxc://s.org/c", "cat.png"),)
+
+
+def test_media_that_cannot_be_opened_show_their_name() -> None:
+    encrypted = message(msgtype="m.file", body="x.pdf", file={"url": "mxc://s.org/enc"})
+    event = only_message(translate(encrypted, context_with()))
+    assert (event.body, event.attachments) == ("x.pdf", ())
+    odd = message(msgtype="m.image", body="y.png", url="https://elsewhere/y.png", info={"size": -1})
+    assert only_message(translate(odd, context_with())).attachments == ()
 
 
 def test_sticker_and_location_and_unknown_msgtype() -> None:
     sticker = message(body="wave", url="mxc://s/st") | {"type": "m.sticker"}
     event = only_message(translate(sticker, context_with()))
-    assert event.body == "wave\nmxc://s/st"
+    assert (event.body, event.attachments) == ("", (Attachment("mxc://s/st", "wave"),))
     location = message(msgtype="m.location", body="Here", geo_uri="geo:1,2")
     event = only_message(translate(location, context_with()))
     assert event.body == "Here\ngeo:1,2"

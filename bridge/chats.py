@@ -22,6 +22,7 @@ from bridge.muc.incoming import client_message_id
 from bridge.muc.ports import ArchivedMessage
 from bridge.muc.stanzas import clean_text
 from bridge.network import Capabilities
+from bridge.own_messages import OwnMessages
 from bridge.relation_stanzas import ClientRelations, read_relations
 from bridge.relations import Relations
 from bridge.replies import failure_reply
@@ -48,8 +49,10 @@ class ChatService:
         archive: RoomArchive,
         relations: Relations,
         attachments: AttachmentRenderer,
+        own: OwnMessages,
     ) -> None:
         self._gateway_jid = gateway_jid
+        self._own = own
         self._attachments = attachments
         self._grammar = grammar
         self._capabilities = capabilities
@@ -64,6 +67,8 @@ class ChatService:
 
     async def on_message(self, message: Message, target: ContactAddress | ServerAddress) -> None:
         """A chat message from the user to a person or a server."""
+        if self._own.is_echo(message):
+            return  # our forwarded copy of the user's own message, routed back by their server
         user = message["from"].bare
         body: str = message["body"]
         relations = read_relations(message)
@@ -125,9 +130,12 @@ class ChatService:
                 log.debug("not forwarded: %s", failure)
 
     def deliver(self, user: str, event: MessageIn) -> None:
-        """A message from a person or a server, to the user's bare JID."""
+        """A message from a person or a server, or the user's own to them written from
+        another client, to the user's bare JID."""
         source = event.source
         assert isinstance(source, ContactAddress | ServerAddress)
+        if event.own and event.echo_of is not None:
+            return  # the network's echo of what the gateway itself sent
         message = Message()
         message["from"] = self.jid_of(source)
         message["to"] = user
@@ -145,7 +153,7 @@ class ChatService:
             message_id=stanza_id,
             stanza_id=stanza_id,
             legacy_id=event.legacy_id,
-            author=self.jid_of(source),
+            author=user if event.own else self.jid_of(source),
             body=body,
         )
         decorate = both(self.links.links(user, event), rendered.decorate)
@@ -156,14 +164,18 @@ class ChatService:
             message["stanza_id"]["by"] = self.jid_of(source)
             theirs = ArchivedMessage(
                 stanza_id=stanza_id,
-                sender=source.name,
+                sender=user if event.own else source.name,
                 body=body,
                 when=event.when or datetime.now(UTC),
                 action=event.action,
                 legacy_id=event.legacy_id,
+                own=event.own,
             )
             self._archive.record(user, source, theirs)
-        self._send(message)
+        if event.own:
+            self._own.show(message)
+        else:
+            self._send(message)
 
     def deliver_typing(self, user: str, event: Typing) -> None:
         if not isinstance(event.source, ContactAddress):

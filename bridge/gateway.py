@@ -43,6 +43,7 @@ from bridge.mam import MamService
 from bridge.message_ids import Conversation, MessageIds
 from bridge.muc.service import ROOM_FEATURES, MucService
 from bridge.network import Network
+from bridge.own_messages import OwnMessages
 from bridge.policy import HostPolicy, RegistrationGate, is_admin
 from bridge.presence import CAPS_NODE, PresenceService
 from bridge.privileges import Privileges
@@ -176,6 +177,7 @@ class Gateway:
             ),
             relations=self.relations,
             attachments=attachments,
+            own=OwnMessages(gateway_jid=self.domain, privileges=self.privileges, send=send),
         )
         self.presence = PresenceService(
             gateway_jid=self.domain,

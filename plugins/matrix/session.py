@@ -234,9 +234,7 @@ class MatrixSession:
 
     def _deliver(self, room: _Room, context: RoomContext, event: LegacyEvent) -> None:
         if context.direct is not None:
-            # The core shows a contact's message as theirs: our own would be misattributed.
-            if not (isinstance(event, MessageIn) and event.own):
-                self._emit(event)
+            self._emit(event)  # our own too: the core shows it as sent from another client
             return
         if not room.addresses:
             if isinstance(event, MessageIn):

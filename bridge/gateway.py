@@ -384,7 +384,8 @@ class Gateway:
             self.chats.deliver_typing(user, event)
         elif isinstance(event, ContactPresence):
             available = event.show is not Show.OFFLINE
-            self.presence.announce(user, self.jid_of(event.contact), available, event.status)
+            origin = self.jid_of(event.contact)
+            self.presence.announce(user, origin, available, event.status, event.show)
         elif isinstance(event, RoomListed | ContactListed):
             self._spawn(self.listings.offer(user, event))
 

@@ -80,8 +80,10 @@ class PresenceService:
     def announce_gateway(self, to: str, available: bool = True, status: str = "") -> None:
         self._announce(to, self._jid, available, status)
 
-    def announce(self, to: str, origin: str, available: bool, status: str = "") -> None:
-        self._announce(to, origin, available, status)
+    def announce(
+        self, to: str, origin: str, available: bool, status: str = "", show: Show | None = None
+    ) -> None:
+        self._announce(to, origin, available, status, show)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -96,12 +98,16 @@ class PresenceService:
         if granted and not presence["to"].user:
             self._announce(presence["from"].bare, self._jid, True)
 
-    def _announce(self, to: str, origin: str, available: bool, status: str = "") -> None:
+    def _announce(
+        self, to: str, origin: str, available: bool, status: str = "", show: Show | None = None
+    ) -> None:
         presence = Presence()
         presence["from"] = origin
         presence["to"] = to
         if not available:
             presence["type"] = "unavailable"
+        elif show in _SHOWS.values():
+            presence["show"] = str(show)
         if status:
             presence["status"] = status
         if available and origin == self._jid:

@@ -60,6 +60,7 @@ from plugins.matrix.actions import failure
 from plugins.matrix.addresses import address_of_room, contact_of, room_id_of, user_id_of
 from plugins.matrix.media import MatrixMedia
 from plugins.matrix.members import RoomMembers
+from plugins.matrix.presence import PresenceRelay
 from plugins.matrix.reactions import RelationBook
 from plugins.matrix.room_state import (
     after_own_join,
@@ -138,6 +139,9 @@ class MatrixSession:
             poll_ms=options.sync_timeout_ms,
         )
         self._task: asyncio.Task[None] | None = None
+        self._presence = PresenceRelay(
+            self._api, self._user_id, self._emit, lambda user_id: user_id in self._direct
+        )
         self._announce_before_next_batch = False
 
     def start(self) -> None:
@@ -184,6 +188,7 @@ class MatrixSession:
                 self._list(update)
         for room_id, invite_state in batch.invited.items():
             await self._answer_invite(room_id, invite_state)
+        self._presence.take(batch.presence)
 
     def _list(self, update: RoomUpdate) -> None:
         """At the first sync: the user's rooms and direct contacts, offered to the client."""
@@ -363,8 +368,10 @@ class MatrixSession:
             await self._relate(action)
         elif isinstance(action, ChangeNick):
             raise NotSupported("Not yet on Matrix: your nick is your Matrix display name.")
-        elif isinstance(action, SetPresence | WatchContact):
-            return  # Matrix presence comes in a later slice
+        elif isinstance(action, SetPresence):
+            await self._presence.set_own(action)
+        elif isinstance(action, WatchContact):
+            self._presence.watch(action)
 
     async def _join(self, address: RoomAddress) -> None:
         answer = await self._client.join(room_id_of(address))

@@ -105,6 +105,8 @@ class SyncBatch:
     joined: tuple[RoomUpdate, ...]
     invited: Mapping[str, tuple[RawEvent, ...]]
     account_data: tuple[RawEvent, ...]
+    presence: tuple[RawEvent, ...] = ()
+    """``m.presence`` of people who share a room with the user."""
 
 
 def sync_filter(timeline_limit: int) -> dict[str, Any]:
@@ -211,6 +213,7 @@ class SyncLoop:
             joined=tuple(joined),
             invited=invited,
             account_data=_events(answer.get("account_data")),
+            presence=_events(answer.get("presence")),
         )
 
     async def _backfill(self, room_id: str, start: object, since: str) -> tuple[RawEvent, ...]:

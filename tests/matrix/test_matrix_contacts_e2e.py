@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from slixmpp.stanza import Message
+from nio import PresenceSetResponse
+from slixmpp.stanza import Message, Presence
 from slixmpp.xmlstream import StanzaBase
 
 from bridge.devservers import Synapse
@@ -57,3 +58,29 @@ async def test_own_direct_message_from_another_client_reaches_xmpp_marked_as_own
     )
     assert own["body"] == f"{FALLBACK_PREFIX}from my phone"  # not the gateway's own "from xmpp"
     assert str(own["from"]) == contact
+
+
+async def test_a_direct_contacts_matrix_presence_shows_as_their_xmpp_presence(
+    start_bridge: BridgeStarter,
+    xmpp_user: XmppUserFactory,
+    synapse: Synapse,
+    matrix_user: MatrixUserFactory,
+    matrix_client: MatrixClientFactory,
+) -> None:
+    run = await start_matrix_bridge(start_bridge)
+    client, account = await logged_in_user(xmpp_user, run, synapse)
+    alice = await matrix_client(await matrix_user("alice"))
+    room_id = await shared_room(alice, account.user_id, is_direct=True)
+    await sync_until(alice, lambda sync: joined(sync, room_id, account.user_id), what="the join")
+    contact = contact_jid(run, alice.user_id)
+
+    assert isinstance(await alice.set_presence("unavailable", "at lunch"), PresenceSetResponse)
+    away = await client.wait_for(
+        lambda s: isinstance(s, Presence) and s["from"] == contact and s["show"] == "away"
+    )
+    assert away["status"] == "at lunch"
+
+    assert isinstance(await alice.set_presence("offline"), PresenceSetResponse)
+    await client.wait_for(
+        lambda s: isinstance(s, Presence) and s["from"] == contact and s["type"] == "unavailable"
+    )

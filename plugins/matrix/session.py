@@ -307,6 +307,9 @@ class MatrixSession:
             if not isinstance(answer, JoinResponse):
                 raise failure(answer, "joining refused")
             await self._remember_direct(inviter, room_id)
+            self._emit(ContactListed(contact_of(inviter)))  # a new contact, offered once
+        except AddressError:
+            pass
         except (LegacyError, MatrixHttpError, ClientError, TimeoutError) as error:
             log.info("could not accept %s's direct chat %s: %s", inviter, room_id, error)
 
@@ -332,6 +335,7 @@ class MatrixSession:
         if not isinstance(answer, RoomCreateResponse):
             raise failure(answer, f"Could not open a chat with {user_id}", NoSuchContact)
         await self._remember_direct(user_id, answer.room_id)
+        self._emit(ContactListed(contact))
         return str(answer.room_id)
 
     # ------------------------------------------------------------------ core → Matrix

@@ -84,3 +84,22 @@ async def test_a_direct_contacts_matrix_presence_shows_as_their_xmpp_presence(
     await client.wait_for(
         lambda s: isinstance(s, Presence) and s["from"] == contact and s["type"] == "unavailable"
     )
+
+
+async def test_a_new_direct_chat_offers_its_person_as_a_contact(
+    start_bridge: BridgeStarter,
+    xmpp_user: XmppUserFactory,
+    synapse: Synapse,
+    matrix_user: MatrixUserFactory,
+    matrix_client: MatrixClientFactory,
+) -> None:
+    run = await start_matrix_bridge(start_bridge)
+    client, account = await logged_in_user(xmpp_user, run, synapse)
+    alice = await matrix_client(await matrix_user("alice"))
+
+    await shared_room(alice, account.user_id, is_direct=True)
+
+    contact = contact_jid(run, alice.user_id)
+    await client.wait_for(
+        lambda s: isinstance(s, Presence) and s["from"] == contact and s["type"] == "subscribe"
+    )

@@ -72,7 +72,7 @@ class ChatService:
         user = message["from"].bare
         body: str = message["body"]
         relations = read_relations(message)
-        if relations.is_signal or not body:
+        if relations.is_signal or not (body or relations.shared_urls):
             if isinstance(target, ContactAddress):
                 await self._signal(message, target, relations)
             return

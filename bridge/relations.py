@@ -79,6 +79,8 @@ class Relations:
         attachments = relations.shared_urls if self._capabilities.media else ()
         if attachments and body.strip() in attachments:
             body = ""
+        elif not attachments and relations.shared_urls and not body.strip():
+            body = "\n".join(relations.shared_urls)  # a network without files gets the links
         return SendMessage(
             target,
             body,

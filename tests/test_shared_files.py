@@ -38,6 +38,7 @@ async def test_a_network_with_media_gets_the_file_and_no_bare_link_as_text() -> 
 
 async def test_a_network_without_media_keeps_the_link_in_the_text() -> None:
     assert await send(Capabilities(), shared(URL, URL)) == (URL, ())
+    assert await send(Capabilities(), shared("", URL)) == (URL, ()), "links alone become the text"
 
 
 def test_links_are_read_once_each_and_blank_ones_ignored() -> None:

@@ -177,7 +177,7 @@ class MucService:
             return
         relations = read_relations(message)
         body, action = split_action(clean_text(message["body"]))
-        if relations.is_signal or not body.strip():
+        if relations.is_signal or not (body.strip() or relations.shared_urls):
             signal = await self._signal(sender.bare, room, relations, message)
             if signal is not None and await self._act(sender.bare, signal, message):
                 self._room_relations.reflect_signal(state, message, relations)

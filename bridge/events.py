@@ -381,6 +381,23 @@ class SetOccupantPower:
 
 
 @dataclass(frozen=True, slots=True)
+class InviteContact:
+    """Invite a person of the network into a room (XEP-0045 mediated or XEP-0249 direct)."""
+
+    room: RoomAddress
+    contact: ContactAddress
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RenameRoom:
+    """Give the room a new display name (the owner form's muc#roomconfig_roomname)."""
+
+    room: RoomAddress
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class SetPresence:
     """The user's own availability, aggregated over their resources."""
 
@@ -410,6 +427,8 @@ UserAction = (
     | SetSubject
     | KickOccupant
     | SetOccupantPower
+    | InviteContact
+    | RenameRoom
     | SetPresence
     | SendTyping
     | WatchContact

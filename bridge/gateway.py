@@ -162,6 +162,7 @@ class Gateway:
             send=send,
             privileges=self.privileges,
             extra=network.room_settings,
+            renames=self.sessions if network.capabilities.room_names else None,
         )
         self.chats = ChatService(
             gateway_jid=self.domain,

@@ -37,6 +37,8 @@ class Capabilities:
     threads: bool = False
     media: bool = False
     e2ee: bool = False
+    # The room's name can be changed (the owner form's muc#roomconfig_roomname).
+    room_names: bool = False
     # IRC needs no account: a user joins a room without registering first.
     needs_registration: bool = True
 

@@ -3,6 +3,10 @@
 Three ways in, one model: the ad-hoc `configure` command on the room JID, the XEP-0045
 owner form (muc#owner), and the roster: subscribing to a room's JID makes it
 persistent for that user, unsubscribing undoes it (channels in the roster).
+
+When the network can rename rooms, the owner form also carries XEP-0045's
+``muc#roomconfig_roomname``: a non-empty one is applied as :class:`RenameRoom` on the network
+(the room's name for everyone there, not a per-user setting); an empty one changes nothing.
 """
 
 from __future__ import annotations
@@ -18,11 +22,15 @@ from slixmpp.xmlstream import StanzaBase, register_stanza_plugin
 
 from bridge.addressing import ContactAddress, Grammar, RoomAddress
 from bridge.errors import BadRequest, XmppError
-from bridge.forms import FormInvalid, form_from_model, model_from_form
+from bridge.events import RenameRoom
+from bridge.forms import FormInvalid, form_from_model, model_from_form, read_submission
+from bridge.muc.ports import SessionAccess
 from bridge.network import CommandContext, NetworkCommand, UserStore, room_scope
 from bridge.privileges import Privileges
-from bridge.replies import error_reply
+from bridge.replies import error_reply, failure_reply
 from bridge.room_memory import RoomMemory
+
+ROOM_NAME_VAR = "muc#roomconfig_roomname"
 
 register_stanza_plugin(Iq, MUCOwnerQuery)
 register_stanza_plugin(MUCOwnerQuery, Form)
@@ -59,6 +67,7 @@ class RoomConfig:
         send: Callable[[StanzaBase], None],
         privileges: Privileges,
         extra: type[BaseModel] | None = None,
+        renames: SessionAccess | None = None,
     ) -> None:
         self.model = settings_model(extra)
         self._grammar = grammar
@@ -66,6 +75,7 @@ class RoomConfig:
         self._rooms = rooms
         self._send = send
         self._privileges = privileges
+        self._renames = renames
         self._history_off: set[tuple[str, RoomAddress]] = set()
 
     def records(self, user: str, room: RoomAddress | ContactAddress) -> bool:
@@ -116,18 +126,30 @@ class RoomConfig:
             reply: Iq = iq.reply(clear=True)
             current = await self.load(user, room)
             title = f"Your settings for {room.name}"
-            reply["mucowner_query"].append(form_from_model(self.model, title=title, values=current))
+            form = form_from_model(self.model, title=title, values=current)
+            if self._renames is not None:
+                form.add_field(var=ROOM_NAME_VAR, ftype="text-single", label="Room name")
+            reply["mucowner_query"].append(form)
             self._send(reply)
             return
         submitted = iq["mucowner_query"]["form"]
         if submitted["type"] == "cancel" or not submitted.get_fields():
             self._send(iq.reply(clear=True))
             return
+        values = read_submission(submitted)
+        name = " ".join(values.pop(ROOM_NAME_VAR, [])).strip() if self._renames else ""
         try:
-            settings = model_from_form(self.model, submitted)
+            settings = model_from_form(self.model, values)
         except FormInvalid as invalid:
             self._send(error_reply(iq, XmppError("modify", "not-acceptable"), str(invalid)))
             return
+        if name and self._renames is not None:
+            try:
+                session = await self._renames.session_for(user)
+                await session.apply(RenameRoom(room, name))
+            except Exception as error:
+                self._send(failure_reply(iq, error))
+                return
         await self.save(user, room, settings)
         self._send(iq.reply(clear=True))
 

@@ -20,6 +20,7 @@ from slixmpp.xmlstream.matcher import MatchXPath, StanzaPath
 from bridge import __version__
 from bridge.addressing import AddressError, RoomAddress
 from bridge.errors import LegacyError, NotSupported, XmppError
+from bridge.invitations import Invitations, direct_invitation, mediated_invitations
 from bridge.policy import RateLimiter
 from bridge.presence import resource_presence
 from bridge.replies import Replyable, error_reply, failure_reply
@@ -45,6 +46,14 @@ class StanzaRouter:
         self._gw = gateway
         self._send = gateway.link.send
         self.rate = RateLimiter(gateway.config.limits.messages_per_minute)
+        self.invitations = Invitations(
+            domain=gateway.domain,
+            network=gateway.network.name,
+            locate=gateway.locate,
+            in_room=gateway.muc.resources_in,
+            sessions=gateway.sessions,
+            send=self._send,
+        )
 
     def register(self) -> None:
         routes: dict[str, Callable[[Iq], Awaitable[None]]] = {
@@ -190,13 +199,17 @@ class StanzaRouter:
             return
         gateway = self._gw
         if isinstance(place, RoomPlace):
-            if place.nick is not None:
+            if place.nick is None and mediated_invitations(message):
+                await self.invitations.on_mediated(message, place.room)
+            elif place.nick is not None:
                 await gateway.muc.on_private(message, place.room)
             elif message["type"] == "groupchat":
                 await gateway.muc.on_groupchat(message, place.room)
             else:
                 text = "Messages to a room go as type 'groupchat', after joining it."
                 self._send(error_reply(message, XmppError("modify", "bad-request"), text))
+        elif isinstance(place, ContactPlace) and direct_invitation(message) is not None:
+            await self.invitations.on_direct(message, place.contact)
         elif isinstance(place, ContactPlace):
             await gateway.chats.on_message(message, place.contact)
         elif isinstance(place, ServerPlace):

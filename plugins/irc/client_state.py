@@ -395,6 +395,9 @@ class IrcClientState:
         reason = one_line(plain_to_irc(reason))
         return [cmd("KICK", name, nick, reason) if reason else cmd("KICK", name, nick)]
 
+    def invite(self, channel: str, nick: str) -> list[Output]:
+        return [cmd("INVITE", nick, self._joined_name(channel))]
+
     def set_power(
         self, channel: str, nick: str, role: Role | None, affiliation: Affiliation | None
     ) -> list[Output]:

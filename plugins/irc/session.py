@@ -18,6 +18,7 @@ from bridge.addressing import ContactAddress, RoomAddress, ServerAddress
 from bridge.errors import LegacyError, NotConnected, NotSupported
 from bridge.events import (
     ChangeNick,
+    InviteContact,
     JoinRoom,
     KickOccupant,
     LeaveRoom,
@@ -145,6 +146,8 @@ class IrcSession:
             link.run(state.set_topic(action.room.name, action.subject))
         elif isinstance(action, KickOccupant):
             link.run(state.kick(action.room.name, action.nick, action.reason))
+        elif isinstance(action, InviteContact):
+            link.run(state.invite(action.room.name, action.contact.name))
         elif isinstance(action, SetOccupantPower):
             link.run(
                 state.set_power(action.room.name, action.nick, action.role, action.affiliation)
@@ -300,7 +303,10 @@ def _server_of(action: UserAction) -> str:
     if isinstance(action, SendMessage):
         target = action.target
         return target.server
-    if isinstance(action, JoinRoom | ChangeNick | SetSubject | KickOccupant | SetOccupantPower):
+    if isinstance(
+        action,
+        JoinRoom | ChangeNick | SetSubject | KickOccupant | SetOccupantPower | InviteContact,
+    ):
         return action.room.server
     raise NotSupported(f"IRC has no {type(action).__name__}")
 

@@ -1,5 +1,5 @@
 """The user's actions on a Matrix room once it is known: messages with their relations,
-reactions, removals, read markers, kicks, bans and power levels.
+reactions, removals, read markers, kicks, bans, invitations, power levels, topic and name.
 
 Each raises the bridge.errors exception the core shows the user when the homeserver
 refuses. Ids here are Matrix event ids (the core's legacy ids).
@@ -14,7 +14,15 @@ from typing import Any
 from nio import ErrorResponse, RoomGetStateEventResponse, RoomSendResponse
 
 from bridge.errors import BadRequest, Forbidden, LegacyError, NotSupported, RateLimited
-from bridge.events import Affiliation, React, Role, SendMessage, SetOccupantPower
+from bridge.events import (
+    Affiliation,
+    React,
+    RenameRoom,
+    Role,
+    SendMessage,
+    SetOccupantPower,
+    SetSubject,
+)
 from plugins.matrix.formatting import HTML_FORMAT, styled_to_matrix
 from plugins.matrix.media import SharedFile
 from plugins.matrix.members import ADMIN_LEVEL, OWNER_LEVEL, level_of
@@ -128,6 +136,24 @@ async def kick(client: Any, room_id: str, user_id: str, nick: str, reason: str) 
     answer = await client.room_kick(room_id, user_id, reason or None)
     if isinstance(answer, ErrorResponse):
         raise failure(answer, f"Could not kick {nick}")
+
+
+async def invite(client: Any, room_id: str, user_id: str) -> None:
+    """Invite *user_id*; the client library's call carries no reason, so none is sent."""
+    answer = await client.room_invite(room_id, user_id)
+    if isinstance(answer, ErrorResponse):
+        raise failure(answer, f"Could not invite {user_id}")
+
+
+async def describe_room(client: Any, room_id: str, action: SetSubject | RenameRoom) -> None:
+    """The room's topic (``m.room.topic``) or name (``m.room.name``) state."""
+    if isinstance(action, SetSubject):
+        event_type, content, what = "m.room.topic", {"topic": action.subject}, "topic"
+    else:
+        event_type, content, what = "m.room.name", {"name": action.name}, "name"
+    answer = await client.room_put_state(room_id, event_type, content)
+    if isinstance(answer, ErrorResponse):
+        raise failure(answer, f"The {what} was not changed")
 
 
 async def set_power(client: Any, room_id: str, user_id: str, action: SetOccupantPower) -> None:

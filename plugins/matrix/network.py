@@ -49,6 +49,7 @@ class MatrixNetwork:
         replies=True,
         receipts=True,
         media=True,
+        room_names=True,
     )
     grammar = MatrixGrammar()
     registration_form = MatrixRegistration

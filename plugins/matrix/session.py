@@ -35,6 +35,7 @@ from bridge.events import (
     Connected,
     ContactListed,
     Disconnected,
+    InviteContact,
     JoinRoom,
     KickOccupant,
     LeaveRoom,
@@ -43,6 +44,7 @@ from bridge.events import (
     MessageIn,
     MessageSent,
     React,
+    RenameRoom,
     Retract,
     RoomJoined,
     RoomListed,
@@ -353,13 +355,11 @@ class MatrixSession:
             await self._leave(action.room)
         elif isinstance(action, SendMessage):
             await self._send(action)
-        elif isinstance(action, SetSubject):
+        elif isinstance(action, SetSubject | RenameRoom):
+            await actions.describe_room(self._client, self._joined_id(action.room), action)
+        elif isinstance(action, InviteContact):
             room_id = self._joined_id(action.room)
-            answer = await self._client.room_put_state(
-                room_id, "m.room.topic", {"topic": action.subject}
-            )
-            if isinstance(answer, ErrorResponse):
-                raise failure(answer, "The topic was not changed")
+            await actions.invite(self._client, room_id, user_id_of(action.contact))
         elif isinstance(action, KickOccupant):
             room_id, user_id = self._occupant(action.room, action.nick)
             await actions.kick(self._client, room_id, user_id, action.nick, action.reason)

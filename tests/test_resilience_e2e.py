@@ -10,7 +10,7 @@ from bridge.link import ComponentLink
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
 from tests.test_gateway_e2e import registered_user
-from tests.test_rooms_e2e import groupchat, join, room_jid, self_presence
+from tests.test_rooms_e2e import back_in, groupchat, join, room_jid, self_presence
 from tests.waiting import wait_until
 
 
@@ -61,7 +61,7 @@ async def test_a_restart_resumes_sessions_and_rooms_without_the_user_doing_anyth
     mark = alice.mark()
     second = await start_bridge(spec=first.spec, database=first.database)
     await wait_until(lambda: user in second.world.sessions, 15, "session not resumed")
-    await alice.wait_for(self_presence(room), after=mark, timeout=15)
+    await alice.wait_for(back_in(room), after=mark, timeout=15)
     second.world.say("#resume", "bob", "welcome back")
     await alice.wait_for(groupchat(room, "welcome back"), after=mark)
 
@@ -156,6 +156,6 @@ async def test_a_restart_puts_even_unregistered_users_back_in_their_rooms(
     second = await start_bridge(
         spec=first.spec, database=first.database, options={"needs_registration": False}
     )
-    await alice.wait_for(self_presence(room), after=mark, timeout=15)
+    await alice.wait_for(back_in(room), after=mark, timeout=15)
     second.world.say("#walk-in", "bob", "you are back")
     await alice.wait_for(groupchat(room, "you are back"), after=mark)

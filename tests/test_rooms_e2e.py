@@ -39,6 +39,12 @@ def self_presence(room: str) -> Callable[[StanzaBase], bool]:
     return match
 
 
+def back_in(room: str) -> Callable[[StanzaBase], bool]:
+    """The user's own available presence in *room* (not the 110 of leaving it)."""
+    own = self_presence(room)
+    return lambda stanza: own(stanza) and stanza["type"] != "unavailable"
+
+
 def groupchat(room: str, body: str | None = None) -> Callable[[StanzaBase], bool]:
     def match(stanza: StanzaBase) -> bool:
         return (

@@ -16,7 +16,7 @@ from tests.irc.conftest import (
     unavailable,
     unique,
 )
-from tests.test_rooms_e2e import groupchat, self_presence
+from tests.test_rooms_e2e import back_in, groupchat
 from tests.waiting import wait_until
 from tests.xmpp_client import XmppClient
 
@@ -53,7 +53,7 @@ async def test_the_irc_server_going_away_and_back_rejoins_the_user_by_itself(
     await alice.wait_for(unavailable(room, 333, 110))
     mark = alice.mark()
     await server.start()
-    await alice.wait_for(self_presence(room), after=mark, timeout=BACK_TIMEOUT)
+    await alice.wait_for(back_in(room), after=mark, timeout=BACK_TIMEOUT)
     peer = await peer_on(server, "bob", "#sturdy")
     try:
         await messages_flow(alice, room, peer, "#sturdy")
@@ -83,7 +83,7 @@ async def test_a_gateway_restart_puts_the_user_back_in_the_channel(
         ngircd.name, ngircd.port, spec=first.spec, database=first.database
     )
     assert second.jid == first.jid
-    await alice.wait_for(self_presence(room), after=mark, timeout=BACK_TIMEOUT)
+    await alice.wait_for(back_in(room), after=mark, timeout=BACK_TIMEOUT)
     await messages_flow(alice, room, bob, channel)
 
 

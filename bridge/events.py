@@ -182,6 +182,15 @@ class MessageIn:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryIn:
+    """Messages said in *room* before the gateway followed it (a first login's backfill):
+    kept in the user's archive for MAM and history on join, never sent live."""
+
+    room: RoomAddress
+    messages: tuple[MessageIn, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ContactPresence:
     contact: ContactAddress
     show: Show
@@ -280,6 +289,7 @@ LegacyEvent = (
     | RoomLeft
     | SubjectChanged
     | MessageIn
+    | HistoryIn
     | ContactPresence
     | Typing
     | RoomListed

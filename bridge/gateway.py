@@ -18,6 +18,7 @@ from bridge.accounts import Accounts
 from bridge.addressing import AddressError, ContactAddress, RoomAddress, ServerAddress
 from bridge.admin import Reloader, admin_commands
 from bridge.attachments import AttachmentRenderer, MediaPublisher
+from bridge.backfill import Backfill
 from bridge.caps import DiscoInfo, Identity
 from bridge.chats import ChatService
 from bridge.commands import CommandService
@@ -30,6 +31,7 @@ from bridge.events import (
     ContactListed,
     ContactPresence,
     Disconnected,
+    HistoryIn,
     LegacyEvent,
     MessageIn,
     RoomListed,
@@ -118,17 +120,19 @@ class Gateway:
         self.message_ids = MessageIds(network.grammar, self.domain, store.ids)
         self.relations = Relations(network.capabilities, self.message_ids)
         attachments = AttachmentRenderer(media)
+        room_archive = RoomArchive(
+            archive,
+            self.domain,
+            network.grammar,
+            records=lambda user, room: self.room_config.records(user, room),
+        )
+        self.backfill = Backfill(room_archive, self.message_ids, attachments)
         self.muc = MucService(
             gateway_jid=self.domain,
             grammar=network.grammar,
             send=send,
             sessions=self.sessions,
-            archive=RoomArchive(
-                archive,
-                self.domain,
-                network.grammar,
-                records=lambda user, room: self.room_config.records(user, room),
-            ),
+            archive=room_archive,
             keep_joined=lambda user, room: self.rooms.is_persistent(user, room),
             relations=self.relations,
             attachments=attachments,
@@ -374,6 +378,9 @@ class Gateway:
             origin = self.jid_of(ServerAddress(event.server)) if event.server else self.domain
             status = event.reason if isinstance(event, Disconnected) else ""
             self.presence.announce(user, origin, isinstance(event, Connected), status)
+        if isinstance(event, HistoryIn):
+            self._spawn(self.backfill.take(user, event))
+            return
         if self.muc.on_event(user, event):
             self.rooms.sync(user)
             return

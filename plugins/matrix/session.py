@@ -60,6 +60,7 @@ from bridge.network import LoginContext, RoomListing, SoftwareVersion
 from plugins.matrix import actions
 from plugins.matrix.actions import failure
 from plugins.matrix.addresses import address_of_room, contact_of, room_id_of, user_id_of
+from plugins.matrix.backfill import history_of, listed_address
 from plugins.matrix.media import MatrixMedia
 from plugins.matrix.members import RoomMembers
 from plugins.matrix.presence import PresenceRelay
@@ -199,12 +200,9 @@ class MatrixSession:
         if contact is not None:
             self._emit(ContactListed(contact, name))
             return
-        alias = state_text(update.state, "m.room.canonical_alias", "alias")
-        try:
-            address = address_of_room(alias or update.room_id)
-        except AddressError:
-            return
-        self._emit(RoomListed(address, name))
+        address = listed_address(update)
+        if address is not None:
+            self._emit(RoomListed(address, name))
 
     def _take_room(self, update: RoomUpdate, *, history: bool) -> None:
         room = self._rooms.setdefault(update.room_id, _Room(update.room_id))
@@ -217,6 +215,9 @@ class MatrixSession:
         timeline = after_own_join(update.timeline, self._user_id)
         if history:
             absorb_state(update.timeline, room.members)
+            backfill = history_of(update, context)
+            if backfill is not None:
+                self._emit(backfill)
             timeline = ()
         else:
             absorb_state(update.timeline[: len(update.timeline) - len(timeline)], room.members)

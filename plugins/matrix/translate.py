@@ -430,7 +430,8 @@ def _room_name(event: _Event, context: RoomContext) -> Translation:
     name = clean_display_name(event.content.get("name"))
     who = context.members.nick_of(event.sender)
     text = f"{who} named the room “{name}”" if name else f"{who} removed the room's name"
-    return Translation((MessageIn(context.room, text, legacy_id=event.event_id, notice=True),))
+    notice = MessageIn(context.room, text, legacy_id=event.event_id, when=event.when, notice=True)
+    return Translation((notice,))
 
 
 _HANDLERS: dict[str, Callable[[_Event, RoomContext], Translation]] = {

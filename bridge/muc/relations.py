@@ -48,6 +48,11 @@ class RoomRelations:
         self._output = output
         self._ids = ids
 
+    def stanza_id_of(self, user: str, state: RoomState, legacy_id: str | None) -> str | None:
+        """The stanza-id a message of the network already has here (backfilled, say)."""
+        known = self._ids.by_legacy(user, state.room, legacy_id) if legacy_id else None
+        return known.stanza_id if known is not None else None
+
     def remember(
         self, user: str, state: RoomState, message: ArchivedMessage, message_id: str
     ) -> None:

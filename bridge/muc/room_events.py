@@ -201,8 +201,10 @@ class RoomEvents:
         if not body.strip():
             return
         sender = state.nick if event.own else event.nick
+        # A message the archive already holds (a backfill's) keeps its stanza-id, and one row.
+        archived_as = self._relations.stanza_id_of(user, state, event.legacy_id)
         message = ArchivedMessage(
-            stanza_id=str(uuid.uuid4()),
+            stanza_id=archived_as or str(uuid.uuid4()),
             sender=sender or "",
             body=body,
             when=event.when or now(),
@@ -210,7 +212,8 @@ class RoomEvents:
             legacy_id=event.legacy_id,
             own=event.own,
         )
-        self._archive.record(user, state.room, message)
+        if archived_as is None:
+            self._archive.record(user, state.room, message)
         self._relations.remember(user, state, message, message.stanza_id)
         decorate = both(self._relations.links(user, state, event), rendered.decorate)
         self._output.live(state, message, delayed=is_late(event.when), decorate=decorate)

@@ -8,7 +8,8 @@ refuses. Ids here are Matrix event ids (the core's legacy ids).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from nio import ErrorResponse, RoomGetStateEventResponse, RoomSendResponse
@@ -23,13 +24,15 @@ from bridge.events import (
     SetOccupantPower,
     SetSubject,
 )
-from plugins.matrix.formatting import HTML_FORMAT, styled_to_matrix
+from plugins.matrix.formatting import HTML_FORMAT
 from plugins.matrix.media import SharedFile
 from plugins.matrix.members import ADMIN_LEVEL, OWNER_LEVEL, level_of
+from plugins.matrix.mentions import with_mentions
 from plugins.matrix.reactions import Annotation, RelationBook
 
 EDIT_FALLBACK = "* "
 POWER_LEVELS = "m.room.power_levels"
+NOBODY: Mapping[str, str] = MappingProxyType({})
 _AFFILIATION_LEVELS = {
     Affiliation.OWNER: OWNER_LEVEL,
     Affiliation.ADMIN: ADMIN_LEVEL,
@@ -50,30 +53,37 @@ def failure(answer: Any, what: str, missing: type[LegacyError] = BadRequest) -> 
     return missing(detail)
 
 
-def message_content(action: SendMessage) -> dict[str, Any]:
-    """The ``m.room.message`` content for *action*: styled, an edit or a reply when it is one."""
-    text = styled_to_matrix(action.body)
+def message_content(action: SendMessage, members: Mapping[str, str] = NOBODY) -> dict[str, Any]:
+    """The ``m.room.message`` content for *action*: styled, mentioning the *members* (user
+    ids by nick) it addresses, an edit or a reply when it is one."""
+    text = with_mentions(action.body, members)
     content: dict[str, Any] = {
         "msgtype": "m.emote" if action.action else "m.text",
         "body": text.body,
     }
     if text.formatted_body is not None:
         content |= {"format": HTML_FORMAT, "formatted_body": text.formatted_body}
+    if text.user_ids:
+        content["m.mentions"] = {"user_ids": list(text.user_ids)}
     if action.replaces is not None:
         fallback = {"body": EDIT_FALLBACK + text.body}
         if text.formatted_body is not None:
             fallback["formatted_body"] = EDIT_FALLBACK + text.formatted_body
         relation = {"rel_type": "m.replace", "event_id": action.replaces}
-        return content | fallback | {"m.new_content": content, "m.relates_to": relation}
+        # The edit itself notifies nobody again; its new content keeps the mentions.
+        quiet: dict[str, Any] = {"m.mentions": {}} if text.user_ids else {}
+        return content | fallback | quiet | {"m.new_content": content, "m.relates_to": relation}
     if action.reply_to is not None:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": action.reply_to}}
     return content
 
 
-def file_content(action: SendMessage, file: SharedFile) -> dict[str, Any]:
+def file_content(
+    action: SendMessage, file: SharedFile, members: Mapping[str, str] = NOBODY
+) -> dict[str, Any]:
     """The event showing *file*, with the message's text as its caption (Matrix 1.10:
     a ``body`` beside a different ``filename``); a file is never an edit."""
-    caption = message_content(dataclasses.replace(action, replaces=None))
+    caption = message_content(dataclasses.replace(action, replaces=None), members)
     content = caption | file.content()
     if action.body.strip():
         content["body"] = caption["body"]
@@ -81,12 +91,18 @@ def file_content(action: SendMessage, file: SharedFile) -> dict[str, Any]:
 
 
 async def send_message(
-    client: Any, room_id: str, action: SendMessage, tx_id: str, files: Sequence[SharedFile] = ()
+    client: Any,
+    room_id: str,
+    action: SendMessage,
+    tx_id: str,
+    files: Sequence[SharedFile] = (),
+    members: Mapping[str, str] = NOBODY,
 ) -> str:
     """Send *action* to *room_id*, one event per file (the last one captioned with the
-    text, and carrying *tx_id* for the echo); the event id of the last one."""
+    text, and carrying *tx_id* for the echo), mentioning the *members* (user ids by nick)
+    it addresses; the event id of the last one."""
     contents = [file_content(dataclasses.replace(action, body=""), f) for f in files[:-1]]
-    last = file_content(action, files[-1]) if files else message_content(action)
+    last = file_content(action, files[-1], members) if files else message_content(action, members)
     tx_ids = [f"{tx_id}.{index}" for index in range(len(contents))]
     event_id = ""
     for content, transaction in zip([*contents, last], [*tx_ids, tx_id], strict=True):

@@ -365,6 +365,11 @@ def styled_to_matrix(text: str) -> MatrixText:
     return MatrixText(text, html if styled else None)
 
 
+def text_to_html(text: str) -> str:
+    """The HTML for XEP-0393 *text* even when nothing in it is styled (to add links to)."""
+    return _blocks(text.split("\n"))[0]
+
+
 def _blocks(lines: list[str]) -> tuple[str, bool]:
     """HTML for whole lines: preformatted blocks, quotes, and styled text lines."""
     parts: list[str] = []

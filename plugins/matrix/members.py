@@ -80,6 +80,10 @@ class RoomMembers:
             return f"{name} ({user_id})"
         return name
 
+    def user_ids_by_nick(self) -> dict[str, str]:
+        """Each joined member's user id under their nick, to find them in typed text."""
+        return {self.nick_of(user_id): user_id for user_id in self._names}
+
     def level(self, user_id: str) -> int:
         return self._levels.get(user_id, self._default_level)
 

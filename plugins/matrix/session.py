@@ -436,7 +436,8 @@ class MatrixSession:
             raise NotSupported(ENCRYPTED_ROOM)
         tx_id = action.xmpp_id or str(uuid.uuid4())
         files = [await self.media.upload(url) for url in action.attachments]
-        event_id = await actions.send_message(self._client, room_id, action, tx_id, files)
+        members = known.members.user_ids_by_nick() if known is not None else {}
+        event_id = await actions.send_message(self._client, room_id, action, tx_id, files, members)
         if action.xmpp_id:
             self._emit(MessageSent(target, action.xmpp_id, event_id))
 

@@ -6,9 +6,7 @@ come back through :meth:`Gateway.on_event` and go out through the same services.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine
 from typing import Any
 
 from slixmpp import JID, ComponentXMPP
@@ -32,8 +30,13 @@ from bridge.events import (
     ContactPresence,
     Disconnected,
     HistoryIn,
+    JoinFailed,
+    Kicked,
     LegacyEvent,
     MessageIn,
+    NickChanged,
+    RoomJoined,
+    RoomLeft,
     RoomListed,
     Show,
     Typing,
@@ -61,9 +64,13 @@ from bridge.server_registration import ServerRegistration
 from bridge.sessions import SessionManager
 from bridge.store.archive_writer import ArchiveWriter
 from bridge.store.store import Store
+from bridge.tasks import Background
 from bridge.user_store import ScopedStore
 
 log = logging.getLogger(__name__)
+
+MEMBERSHIP_EVENTS = (RoomJoined, RoomLeft, Kicked, NickChanged, JoinFailed)
+"""Room events that can change which rooms the user is in, under which nick."""
 
 
 class Gateway:
@@ -256,7 +263,7 @@ class Gateway:
             send=send,
         )
         self.directory = DirectoryService(sessions=self.sessions, jid_of=self.jid_of, send=send)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background()
         self.router = StanzaRouter(self)
         self.router.register()
         self.xmpp.add_event_handler("session_start", self._on_connected)
@@ -272,8 +279,7 @@ class Gateway:
             self.muc.user_gone(user)
             self.presence.announce_gateway(user, available=False, status="The gateway stops.")
         await self.presence.close()
-        for task in list(self._tasks):
-            task.cancel()
+        self._background.cancel()
         await self.sessions.close_all("gateway shutting down")
         await self.rooms.close()
         await self.message_ids.close()
@@ -282,29 +288,23 @@ class Gateway:
     async def _on_connected(self, _: Any) -> None:
         """Each (re)connection: probe registered users so their sessions come back, and log
         in at once those who stay connected or keep persistent rooms."""
-        for user in await self.book.users():
+        registered = await self.store.registrations.list_for_gateway(self.domain)
+        for registration in registered:
             probe = Presence()
             probe["from"] = self.domain
-            probe["to"] = user
+            probe["to"] = registration.user
             probe["type"] = "probe"
             self.link.send(probe)
         staying = await self.rooms.users_to_resume()
-        staying |= {
-            user for user in await self.book.users() if await self.book.stay_connected(user)
-        }
+        staying |= {r.user for r in registered if r.stay_connected}
         for user in staying:
-            self._spawn(self._keep_session(user))
+            self._background.spawn(self._keep_session(user))
 
     async def _keep_session(self, user: str) -> None:
         try:
             await self.sessions.session_for(user)
         except LegacyError as failure:
             log.info("could not resume %s: %s", user, error_text(failure))
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _stays_connected(self, user: str) -> bool:
         return self.rooms.has_persistent(user) or await self.book.stay_connected(user)
@@ -353,7 +353,7 @@ class Gateway:
     def _dispatch(self, user: str, event: LegacyEvent) -> None:
         forgotten = self.relations.forgotten(user, event)
         if forgotten:
-            self._spawn(self._dispatch_recalled(user, event, forgotten))
+            self._background.spawn(self._dispatch_recalled(user, event, forgotten))
         else:
             self._deliver(user, event)
 
@@ -379,10 +379,11 @@ class Gateway:
             status = event.reason if isinstance(event, Disconnected) else ""
             self.presence.announce(user, origin, isinstance(event, Connected), status)
         if isinstance(event, HistoryIn):
-            self._spawn(self.backfill.take(user, event))
+            self._background.spawn(self.backfill.take(user, event))
             return
         if self.muc.on_event(user, event):
-            self.rooms.sync(user)
+            if isinstance(event, MEMBERSHIP_EVENTS):
+                self.rooms.sync(user)  # not per message: only these change who is where
             return
         if self.chats.links.handle(user, event):
             return
@@ -395,7 +396,7 @@ class Gateway:
             origin = self.jid_of(event.contact)
             self.presence.announce(user, origin, available, event.status, event.show)
         elif isinstance(event, RoomListed | ContactListed):
-            self._spawn(self.listings.offer(user, event))
+            self._background.spawn(self.listings.offer(user, event))
 
     # ------------------------------------------------------------------ users
 

@@ -7,7 +7,6 @@ accept subscriptions and answer probes, so clients can show whether the link is 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -20,6 +19,7 @@ from bridge.errors import LegacyError, error_text
 from bridge.events import Show
 from bridge.routing import GatewayPlace, Place, RoomPlace
 from bridge.sessions import ResourcePresence, SessionManager
+from bridge.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class PresenceService:
         self._on_resource_gone = on_resource_gone
         self._on_logged_out = on_logged_out
         self._is_available = is_available
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background()
 
     async def on_presence(self, presence: Presence, place: Place) -> None:
         kind = presence["type"]
@@ -86,8 +86,7 @@ class PresenceService:
         self._announce(to, origin, available, status, show)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._background.cancel()
 
     def _answer_subscription(self, presence: Presence, granted: bool) -> None:
         answer = Presence()
@@ -123,7 +122,7 @@ class PresenceService:
         )
         self._announce(presence["from"].full, self._jid, True)
         if first and await self._is_registered(user):
-            self._spawn(self._login(user))
+            self._background.spawn(self._login(user))
         else:
             await self._sessions.push_presence(user)
 
@@ -158,8 +157,3 @@ class PresenceService:
         message["type"] = "chat"
         message["body"] = text
         self._send(message)
-
-    def _spawn(self, coroutine: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

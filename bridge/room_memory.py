@@ -6,12 +6,12 @@ and are rejoined at start, so their history keeps being archived.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from bridge.addressing import AddressError, Grammar, RoomAddress
 from bridge.muc.service import MucService
 from bridge.store.rooms import JoinedRoom, JoinedRooms
+from bridge.tasks import Background
 
 Joined = set[tuple[RoomAddress, str, frozenset[str]]]
 """(room, nick, resources in it) for each room a user is in."""
@@ -34,7 +34,7 @@ class RoomMemory:
         self._online_resources = online_resources
         self._known: dict[str, Joined] = {}
         self._persistent: dict[str, set[RoomAddress]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background()
 
     def is_persistent(self, user: str, room: RoomAddress) -> bool:
         return room in self._persistent.get(user, set())
@@ -75,7 +75,7 @@ class RoomMemory:
         known = self._known.get(user, set())
         if current != known:
             self._known[user] = current
-            self._spawn(self._write(user, current - known, known - current))
+            self._background.spawn(self._write(user, current - known, known - current))
 
     def forget(self, user: str) -> None:
         self._known.pop(user, None)
@@ -100,11 +100,11 @@ class RoomMemory:
             resources = sorted({*online, *row.resources})
             if address not in joined and (resources or row.persistent):
                 self._known.setdefault(user, set()).add((address, row.nick, frozenset(resources)))
-                self._spawn(self._muc.rejoin(user, address, row.nick, resources))
+                self._background.spawn(self._muc.rejoin(user, address, row.nick, resources))
 
     async def close(self) -> None:
         """Let pending writes finish: one cancelled mid-transaction would hold SQLite's lock."""
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._background.finish()
 
     async def _list(self, user: str) -> list[JoinedRoom]:
         return await self._rows.list_for_user(self._gateway, user)
@@ -126,8 +126,3 @@ class RoomMemory:
                 persistent=self.is_persistent(user, room),
                 resources=sorted(resources),
             )
-
-    def _spawn(self, coroutine: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from slixmpp.plugins.xep_0004 import Form
-from slixmpp.stanza import Iq, Message, Presence
+from slixmpp.stanza import Message, Presence
 
 from bridge.addressing import RoomAddress
 from bridge.app import Bridge
@@ -17,28 +17,6 @@ from tests.conftest import XmppUserFactory
 from tests.test_rooms_e2e import groupchat, join, room_jid, self_presence
 from tests.waiting import wait_until
 from tests.xmpp_client import XmppClient
-
-
-async def run_command(client: XmppClient, to: str, node: str, **fields: str) -> Iq:
-    """Execute an ad-hoc command and submit *fields* in one go."""
-    iq = client.Iq()
-    iq["to"], iq["type"] = to, "set"
-    iq["command"]["node"] = node
-    iq["command"]["action"] = "execute"
-    opened = await client.iq(iq)
-    if opened["type"] == "error" or opened["command"]["status"] == "completed":
-        return opened
-    form = Form()
-    form["type"] = "submit"
-    for var, value in fields.items():
-        form.add_field(var=var, value=value)
-    submit = client.Iq()
-    submit["to"], submit["type"] = to, "set"
-    submit["command"]["node"] = node
-    submit["command"]["sessionid"] = opened["command"]["sessionid"]
-    submit["command"]["action"] = "complete"
-    submit["command"].append(form)
-    return await client.iq(submit)
 
 
 async def joined(client: XmppClient, run: Running, name: str) -> str:
@@ -57,7 +35,7 @@ async def test_a_persistent_room_keeps_its_history_while_the_user_is_away(
     run = await start_bridge(options={"needs_registration": False})
     alice = await xmpp_user("alice")
     room = await joined(alice, run, "#stay")
-    done = await run_command(alice, room, "configure", persistent="1")
+    done = await alice.command(room, "configure", persistent="1")
     assert done["command"]["status"] == "completed", done
     leave(alice, room)
     await alice.wait_for(
@@ -129,10 +107,10 @@ async def test_an_admin_disconnects_a_user(
     await joined(alice, run, "#admin")
     user = alice.boundjid.bare
     root = await xmpp_user(account="root")
-    done = await run_command(root, run.jid, "disconnect-user", jid=user)
+    done = await root.command(run.jid, "disconnect-user", jid=user)
     assert done["command"]["status"] == "completed", done
     assert user in run.world.logouts
-    refused = await run_command(alice, run.jid, "disconnect-user", jid="root@localhost")
+    refused = await alice.command(run.jid, "disconnect-user", jid="root@localhost")
     assert refused["error"]["condition"] == "forbidden"
 
 
@@ -178,8 +156,8 @@ async def test_configure_on_the_gateway_stores_the_users_defaults(
 ) -> None:
     run = await start_bridge()
     alice = await xmpp_user("alice")
-    done = await run_command(
-        alice, run.jid, "configure", username="alice", password="pw", stay_connected="1"
+    done = await alice.command(
+        run.jid, "configure", username="alice", password="pw", stay_connected="1"
     )
     assert done["command"]["status"] == "completed", done
     stored = await run.gateway.book.load(alice.boundjid.bare)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 from slixmpp import ClientXMPP
 from slixmpp.exceptions import IqError
+from slixmpp.plugins.xep_0004 import Form
 from slixmpp.stanza import Iq, Message, Presence
 from slixmpp.xmlstream import StanzaBase
 
@@ -146,3 +147,21 @@ class XmppClient(ClientXMPP):
         except IqError as error:
             return error.iq  # type: ignore[no-any-return]
         return reply
+
+    async def command(self, to: str, node: str, **fields: str | list[str]) -> Iq:
+        """Run the ad-hoc command *node* on *to*: execute, then submit *fields* when it asks."""
+        request: Iq = self.Iq()
+        request["type"], request["to"] = "set", to
+        request["command"]["node"], request["command"]["action"] = node, "execute"
+        opened = await self.iq(request)
+        if opened["type"] == "error" or opened["command"]["status"] == "completed" or not fields:
+            return opened
+        form = Form()
+        form["type"] = "submit"
+        form["values"] = fields
+        submit: Iq = self.Iq()
+        submit["type"], submit["to"] = "set", to
+        submit["command"]["node"], submit["command"]["action"] = node, "complete"
+        submit["command"]["sessionid"] = opened["command"]["sessionid"]
+        submit["command"].append(form)
+        return await self.iq(submit)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
 from bridge.muc.output import RoomOutput, now
 from bridge.muc.ports import ArchivedMessage, RoomArchive
 from bridge.muc.state import HistoryRequest, PendingJoin, RoomState
+from bridge.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +34,18 @@ class JoinAnswers:
         self._output = output
         self._archive = archive
         self._max_history = max_history
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background()
 
     def start(self, user: str, state: RoomState, joins: list[PendingJoin]) -> None:
         """Presences now; history and subject once read, with live traffic held back till then."""
         for join in joins:
             self._output.join_presences(state, join)
             self._output.hold(join.resource, state.room)
-            task = asyncio.create_task(self._finish(user, state, join))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._background.spawn(self._finish(user, state, join))
 
     async def settled(self) -> None:
         """Wait until every join answer under way is sent."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks)
+        await self._background.finish()
 
     async def _finish(self, user: str, state: RoomState, join: PendingJoin) -> None:
         try:

@@ -6,7 +6,6 @@ from bridge.devservers import Ngircd
 from tests.bridge_fixture import Running
 from tests.conftest import XmppUserFactory
 from tests.irc.conftest import IrcPeerFactory, channel_jid, joined, unique
-from tests.irc.test_irc_settings_e2e import run_command
 from tests.test_rooms_e2e import groupchat
 
 HELLO_RU = "Привет, мир"
@@ -21,9 +20,7 @@ async def test_a_cp1251_channel_reads_and_writes_cp1251_while_others_keep_the_de
     await bob.join(other)
     alice = await xmpp_user("alice")
     old_room, other_room = (channel_jid(irc_gateway, ngircd.name, c) for c in (old, other))
-    done = await run_command(
-        alice, old_room, "configure", encoding_in="cp1251", encoding_out="cp1251"
-    )
+    done = await alice.command(old_room, "configure", encoding_in="cp1251", encoding_out="cp1251")
     assert done["command"]["status"] == "completed", done
     nick = unique("reader")
     await joined(alice, old_room, nick)

@@ -19,7 +19,6 @@ from tests.irc.conftest import (
     unique,
 )
 from tests.test_rooms_e2e import join
-from tests.xmpp_client import XmppClient
 
 SERVER_FIELDS = {
     "address",
@@ -40,25 +39,6 @@ SERVER_FIELDS = {
 }
 
 
-async def run_command(client: XmppClient, to: str, node: str, **fields: str | list[str]) -> Iq:
-    """Execute the ad-hoc command *node* on *to*, submitting *fields* if it asks for a form."""
-    iq: Iq = client.Iq()
-    iq["type"], iq["to"] = "set", to
-    iq["command"]["node"], iq["command"]["action"] = node, "execute"
-    opened = await client.iq(iq)
-    if opened["type"] == "error" or opened["command"]["status"] == "completed":
-        return opened
-    submit: Iq = client.Iq()
-    submit["type"], submit["to"] = "set", to
-    submit["command"]["node"], submit["command"]["action"] = node, "complete"
-    submit["command"]["sessionid"] = opened["command"]["sessionid"]
-    form = Form()
-    form["type"] = "submit"
-    form["values"] = fields
-    submit["command"].append(form)
-    return await client.iq(submit)
-
-
 def notes(reply: Iq) -> str:
     return " ".join(text for _kind, text in reply["command"]["notes"])
 
@@ -70,8 +50,8 @@ async def test_configure_sets_the_ports_and_nick_of_the_next_connection(
     alice = await xmpp_user("alice")
     nick = unique("configured")
     server_jid = f"{ngircd.name}@{run.jid}"
-    done = await run_command(
-        alice, server_jid, "configure", nick=nick, ports=[str(ngircd.port)], tls_ports=[]
+    done = await alice.command(
+        server_jid, "configure", nick=nick, ports=[str(ngircd.port)], tls_ports=[]
     )
     assert done["command"]["status"] == "completed", done
     room = channel_jid(run, ngircd.name, unique("#configured"))
@@ -79,7 +59,7 @@ async def test_configure_sets_the_ports_and_nick_of_the_next_connection(
     assert own["from"].resource == nick
     assert 210 in status_codes(own)
 
-    info = await run_command(alice, server_jid, "get-irc-connection-info")
+    info = await alice.command(server_jid, "get-irc-connection-info")
     assert info["command"]["status"] == "completed", info
     assert nick in notes(info) and room.split("%")[0] in notes(info)
 
@@ -162,9 +142,9 @@ async def test_a_server_password_is_sent_and_a_wrong_one_is_explained(
     server_jid = f"{locked.name}@{run.jid}"
     alice = await xmpp_user("alice")
     ports: dict[str, str | list[str]] = {"ports": [str(locked.port)], "tls_ports": []}
-    emptied = await run_command(alice, server_jid, "configure", ports=[], tls_ports=[])
+    emptied = await alice.command(server_jid, "configure", ports=[], tls_ports=[])
     assert "at least one port" in notes(emptied), emptied
-    await run_command(alice, server_jid, "configure", **{"pass": "wrong", **ports})
+    await alice.command(server_jid, "configure", **{"pass": "wrong", **ports})
     room = channel_jid(run, locked.name, "#locked")
     mark = join(alice, room, "alice")
     refused = await alice.wait_for(
@@ -172,5 +152,5 @@ async def test_a_server_password_is_sent_and_a_wrong_one_is_explained(
     )
     assert "password" in refused["error"]["text"].lower(), refused
 
-    await run_command(alice, server_jid, "configure", **{"pass": "open-sesame", **ports})
+    await alice.command(server_jid, "configure", **{"pass": "open-sesame", **ports})
     await joined(alice, room, "alice")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import aiohttp
-from slixmpp.plugins.xep_0004 import Form
-from slixmpp.stanza import Iq
 
 from bridge.devservers import MatrixAccount, Synapse
 from tests.bridge_fixture import BridgeStarter, Running
@@ -45,27 +43,6 @@ async def registered_user(
     return client, account, password
 
 
-async def run_command(client: XmppClient, run: Running, node: str, **fields: str) -> Iq:
-    """Execute a gateway command in one step (its form submitted with the execute)."""
-    iq: Iq = client.Iq()
-    iq["type"], iq["to"] = "set", run.jid
-    iq["command"]["node"] = node
-    iq["command"]["action"] = "execute"
-    opened = await client.iq(iq)
-    if opened["command"]["status"] == "completed" or not fields:
-        return opened
-    form = Form()
-    form["type"] = "submit"
-    form["values"] = fields
-    submit: Iq = client.Iq()
-    submit["type"], submit["to"] = "set", run.jid
-    submit["command"]["node"] = node
-    submit["command"]["action"] = "complete"
-    submit["command"]["sessionid"] = opened["command"]["sessionid"]
-    submit["command"].append(form)
-    return await client.iq(submit)
-
-
 async def test_removing_the_registration_logs_the_matrix_device_out(
     start_bridge: BridgeStarter, xmpp_user: XmppUserFactory, synapse: Synapse
 ) -> None:
@@ -90,17 +67,17 @@ async def test_logout_then_relogin_gives_a_new_working_device(
     user = client.boundjid.bare
     first = await stored_token(run, user)
 
-    done = await run_command(client, run, "logout")
+    done = await client.command(run.jid, "logout")
     assert done["command"]["status"] == "completed", done
     assert "Logged out of Matrix" in done["command"]["notes"][0][1]
     assert await whoami_status(synapse, first) == 401
     assert await stored_token(run, user) == ""
     assert await run.gateway.store.registrations.get(run.jid, user) is not None
 
-    wrong = await run_command(client, run, "relogin", password="not the password")
+    wrong = await client.command(run.jid, "relogin", password="not the password")
     assert wrong["command"]["notes"][0][0] == "error", wrong
     assert "Wrong Matrix ID or password" in wrong["command"]["notes"][0][1]
-    done = await run_command(client, run, "relogin", password=password)
+    done = await client.command(run.jid, "relogin", password=password)
     assert done["command"]["notes"] == [("info", f"Logged in again as {account.user_id}.")]
     second = await stored_token(run, user)
     assert second and second != first
@@ -115,7 +92,7 @@ async def test_relogin_logs_the_previous_device_out(
     client, _account, password = await registered_user(xmpp_user, run, synapse)
     first = await stored_token(run, client.boundjid.bare)
 
-    done = await run_command(client, run, "relogin", password=password)
+    done = await client.command(run.jid, "relogin", password=password)
 
     assert done["command"]["status"] == "completed", done
     second = await stored_token(run, client.boundjid.bare)

@@ -279,7 +279,10 @@ class Gateway:
             self.muc.user_gone(user)
             self.presence.announce_gateway(user, available=False, status="The gateway stops.")
         await self.presence.close()
+        # Cancelled, then awaited: a store write cut off mid-transaction must roll back
+        # before the archive writer's last batch, or SQLite stays locked.
         self._background.cancel()
+        await self._background.finish()
         await self.sessions.close_all("gateway shutting down")
         await self.rooms.close()
         await self.message_ids.close()

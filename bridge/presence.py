@@ -87,6 +87,7 @@ class PresenceService:
 
     async def close(self) -> None:
         self._background.cancel()
+        await self._background.finish()
 
     def _answer_subscription(self, presence: Presence, granted: bool) -> None:
         answer = Presence()

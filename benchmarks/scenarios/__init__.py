@@ -1,0 +1,1 @@
+"""One module per measured path; each returns figures beside their reference."""

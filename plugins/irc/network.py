@@ -166,6 +166,7 @@ class IrcNetwork:
             tls_ports=[str(p) for p in preset.tls_ports],
             verify_cert=preset.verify_cert,
             fingerprint=preset.fingerprint,
+            throttle_limit=preset.throttle_limit,
         )
 
     async def _webirc(self, context: LoginContext, preset: NetworkPreset) -> WebIrc:

@@ -132,6 +132,9 @@ class NetworkPreset(BaseModel):
     tls_ports: list[int] = [6697]
     verify_cert: bool = True
     fingerprint: str = ""
+    throttle_limit: int = Field(10, ge=-1)
+    """Lines sent at once before pacing to one per second, -1 for none: the default of users
+    who did not set their own (a LAN server with no flood limit can take -1)."""
     webirc_password: SecretStr | None = None
     webirc_domain: str = ""
     """The gateway's domain: users' WebIRC hosts are `<opaque id>.<webirc_domain>`."""

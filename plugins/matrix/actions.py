@@ -63,15 +63,15 @@ def message_content(action: SendMessage, members: Mapping[str, str] = NOBODY) ->
     }
     if text.formatted_body is not None:
         content |= {"format": HTML_FORMAT, "formatted_body": text.formatted_body}
-    if text.user_ids:
-        content["m.mentions"] = {"user_ids": list(text.user_ids)}
+    # Always, even empty: Matrix 1.7 intentional mentions (docs/decisions.md).
+    content["m.mentions"] = {"user_ids": list(text.user_ids)} if text.user_ids else {}
     if action.replaces is not None:
         fallback = {"body": EDIT_FALLBACK + text.body}
         if text.formatted_body is not None:
             fallback["formatted_body"] = EDIT_FALLBACK + text.formatted_body
         relation = {"rel_type": "m.replace", "event_id": action.replaces}
         # The edit itself notifies nobody again; its new content keeps the mentions.
-        quiet: dict[str, Any] = {"m.mentions": {}} if text.user_ids else {}
+        quiet: dict[str, Any] = {"m.mentions": {}}
         return content | fallback | quiet | {"m.new_content": content, "m.relates_to": relation}
     if action.reply_to is not None:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": action.reply_to}}

@@ -1,9 +1,10 @@
 """Outgoing mentions: an occupant's nick the XMPP user wrote becomes a Matrix pill.
 
-XMPP clients address someone by starting the message with ``nick: `` or ``nick, ``;
-people also write ``@nick`` anywhere. Matrix notifies only the users listed in
-``m.mentions``, and clients show a link to ``matrix.to`` as a pill, so both are added
-while the plain body stays exactly what the user typed.
+XMPP clients address someone by starting the message with ``nick: `` or ``nick, ``
+(people start later lines so too, to address several); they also write ``@nick``
+anywhere. Matrix notifies only the users listed in ``m.mentions``, and clients show a
+link to ``matrix.to`` as a pill, so both are added while the plain body stays exactly
+what the user typed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from plugins.matrix.formatting import MENTION_PREFIX, styled_to_matrix, text_to_
 
 _TAG = re.compile(r"(<[^>]*>)")
 _VERBATIM_TAGS = re.compile(r"<(/?)(?:code|pre)\b")
+_QUOTE_TAGS = re.compile(r"<(/?)blockquote\b")
+_LINE_ENDS = re.compile(r"<(?:br|/pre|/blockquote)>")
+"""Tags after which the text starts a new line (what text_to_html makes of a newline)."""
 _ADDRESS_ENDINGS = (":", ",")
 
 
@@ -55,15 +59,19 @@ class _Pills:
         self.mentioned: list[str] = []
 
     def apply(self, html: str) -> str:
+        """*html* with pills; a line outside quotes may start with an address."""
         parts = _TAG.split(html)
-        verbatim = 0
+        verbatim = quoted = 0
+        line_start = True
         for index, part in enumerate(parts):
             if index % 2:
-                opening = _VERBATIM_TAGS.match(part)
-                if opening:
-                    verbatim += -1 if opening.group(1) else 1
-            elif not verbatim and part:
-                parts[index] = self._in_text(part, at_start=index == 0)
+                verbatim += _depth_change(_VERBATIM_TAGS, part)
+                quoted += _depth_change(_QUOTE_TAGS, part)
+                line_start = _LINE_ENDS.fullmatch(part) is not None
+            elif part:
+                if not verbatim:
+                    parts[index] = self._in_text(part, at_start=line_start and not quoted)
+                line_start = False
         return "".join(parts)
 
     def _in_text(self, text: str, *, at_start: bool) -> str:
@@ -87,3 +95,11 @@ class _Pills:
             self.mentioned.append(user_id)
         link = escape(MENTION_PREFIX.removesuffix("@") + user_id)
         return f'<a href="{link}">{nick}</a>'
+
+
+def _depth_change(tags: re.Pattern[str], tag: str) -> int:
+    """+1 when *tag* opens one of *tags*, -1 when it closes one, else 0."""
+    found = tags.match(tag)
+    if found is None:
+        return 0
+    return -1 if found.group(1) else 1

@@ -42,6 +42,30 @@ def test_a_nick_that_is_not_addressed_mentions_nobody(text: str) -> None:
     assert with_mentions(text, MEMBERS).user_ids == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "html", "user_ids"),
+    [
+        ("hi\nalice: yo", f"hi<br>{ALICE}: yo", ("@alice:hs",)),
+        ("alice: a\nBob Smith, b", f"{ALICE}: a<br>{BOB}, b", ("@alice:hs", "@bob:hs")),
+        ("*x*\nalice: y", f"<strong>x</strong><br>{ALICE}: y", ("@alice:hs",)),
+        (
+            "```\nalice: no\n```\nalice: yes",
+            f"<pre><code>alice: no</code></pre>{ALICE}: yes",
+            ("@alice:hs",),
+        ),
+        (
+            "> q\n> alice: no\nBob Smith: y",
+            f"<blockquote>q<br>alice: no</blockquote>{BOB}: y",
+            ("@bob:hs",),
+        ),
+    ],
+)
+def test_later_lines_that_address_a_nick_mention_too(
+    text: str, html: str, user_ids: tuple[str, ...]
+) -> None:
+    assert with_mentions(text, MEMBERS) == MentionedText(text, html, user_ids)
+
+
 def test_without_mentions_the_content_is_the_styled_text() -> None:
     assert with_mentions("*hi* there", MEMBERS).formatted_body == "<strong>hi</strong> there"
     assert with_mentions("alice: hi", {}) == MentionedText("alice: hi", None)
@@ -56,7 +80,17 @@ def test_the_room_message_carries_m_mentions_and_the_pill() -> None:
     assert content["formatted_body"] == f"{ALICE}: hi"
     assert content["format"] == "org.matrix.custom.html"
     assert content["m.mentions"] == {"user_ids": ["@alice:hs"]}
-    assert "m.mentions" not in message_content(action)
+
+
+@pytest.mark.parametrize("replaces", [None, "$1"])
+def test_every_message_says_whom_it_mentions_even_nobody(replaces: str | None) -> None:
+    """Matrix 1.7: an empty m.mentions keeps the legacy display-name push rules quiet."""
+    action = SendMessage(RoomAddress("", "!r:hs"), "hi alice", "x3", replaces=replaces)
+
+    content = message_content(action, MEMBERS)
+
+    assert content["m.mentions"] == {}
+    assert content.get("m.new_content", content)["m.mentions"] == {}
 
 
 def test_an_edit_mentions_in_its_new_content_without_notifying_again() -> None:

@@ -142,7 +142,7 @@ def test_a_room_name_change_is_a_notice() -> None:
 def test_outgoing_edit_and_reply_content() -> None:
     edit = message_content(SendMessage(ROOM, "hello", "x1", replaces="$1"))
     assert edit["body"] == "* hello"
-    assert edit["m.new_content"] == {"msgtype": "m.text", "body": "hello"}
+    assert edit["m.new_content"] == {"msgtype": "m.text", "body": "hello", "m.mentions": {}}
     assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$1"}
     reply = message_content(SendMessage(ROOM, "agreed", "x2", reply_to="$2"))
     assert reply["body"] == "agreed"

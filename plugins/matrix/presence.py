@@ -51,6 +51,9 @@ class PresenceRelay:
         self._emit = emit
         self._is_direct = is_direct
         self._watched: set[ContactAddress] = set()
+        self.own = "online"
+        """The user's Matrix presence as last set (online until the core says otherwise),
+        for the sync loop's ``set_presence``."""
 
     def watch(self, action: WatchContact) -> None:
         if action.watch:
@@ -67,7 +70,9 @@ class PresenceRelay:
                 self._emit(presence)
 
     async def set_own(self, action: SetPresence) -> None:
-        body = {"presence": _STATES.get(action.show, "unavailable"), "status_msg": action.status}
+        state = _STATES.get(action.show, "unavailable")
+        self.own = state  # the next syncs keep it, even if the PUT fails
+        body = {"presence": state, "status_msg": action.status}
         path = f"/presence/{quote(self._user_id, safe='')}/status"
         try:
             await self._api.request("PUT", path, body=body)

@@ -133,6 +133,9 @@ class MatrixSession:
         self._rooms: dict[str, _Room] = {}
         self._direct: dict[str, list[str]] = {}
         """Our m.direct account data: a Matrix user id → their direct chat rooms."""
+        self._presence = PresenceRelay(
+            self._api, self._user_id, self._emit, lambda user_id: user_id in self._direct
+        )
         self._loop = SyncLoop(
             self._api,
             context.store,
@@ -140,11 +143,9 @@ class MatrixSession:
             self._take,
             timeline_limit=options.timeline_limit,
             poll_ms=options.sync_timeout_ms,
+            presence=lambda: self._presence.own,
         )
         self._task: asyncio.Task[None] | None = None
-        self._presence = PresenceRelay(
-            self._api, self._user_id, self._emit, lambda user_id: user_id in self._direct
-        )
         self._announce_before_next_batch = False
 
     def start(self) -> None:

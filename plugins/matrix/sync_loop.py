@@ -136,13 +136,17 @@ class SyncLoop:
         *,
         timeline_limit: int,
         poll_ms: int,
+        presence: Callable[[], str],
     ) -> None:
+        """*presence* is the user's Matrix presence, which each /sync states: without it
+        the homeserver marks the user online at every sync, whatever they set."""
         self._api = api
         self._store = store
         self._emit = emit
         self._on_batch = on_batch
         self._filter = json.dumps(sync_filter(timeline_limit), separators=(",", ":"))
         self._poll_ms = poll_ms
+        self._presence = presence
         self._backoff = Backoff(first=1.0, cap=60.0, jitter=0.3)
 
     async def run(self) -> None:
@@ -185,7 +189,11 @@ class SyncLoop:
         return failures + 1
 
     async def _sync(self, since: str | None) -> dict[str, Any]:
-        query = {"filter": self._filter, "timeout": str(self._poll_ms if since else 0)}
+        query = {
+            "filter": self._filter,
+            "timeout": str(self._poll_ms if since else 0),
+            "set_presence": self._presence(),
+        }
         if since:
             query["since"] = since
         timeout = self._poll_ms / 1000 + REQUEST_GRACE_SECONDS

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Shared set-up of scripts/test.sh and scripts/demo.sh, sourced by both: on a fresh Debian 12
-# (Python 3.11, root) it installs the servers (Prosody, ngircd, PostgreSQL) and creates .venv
-# with the project. Running it again does only what is missing.
+# Shared set-up of scripts/test.sh, scripts/demo.sh and scripts/bench.sh, sourced by each: on a
+# fresh Debian 12 (Python 3.11, root) it installs the servers (Prosody, ngircd, PostgreSQL, and
+# Biboumi, the gateway the benchmarks compare with) and creates .venv with the project. Running
+# it again does only what is missing.
 
 VENV=.venv
 EXTRAS='.[test,irc,matrix]'
@@ -10,13 +11,14 @@ STAMP="$VENV/.xmpp-bridge-install-stamp"
 say() { printf '\n==> %s\n' "$*"; }
 fail() { printf '\n%s: %s\n' "$0" "$*" >&2; exit 1; }
 
-# --- Debian packages: Prosody (XMPP) and its modules, ngircd (IRC), PostgreSQL -------------------
+# --- Debian packages: Prosody (XMPP) and its modules, ngircd (IRC), PostgreSQL, Biboumi ----------
 missing_packages() {
     command -v prosody >/dev/null || [[ -x /usr/bin/prosody ]] || echo prosody
     # mod_privilege (XEP-0356) for the tests of roster pushes and bookmarks
     [[ -f /usr/lib/prosody/modules/mod_privilege/mod_privilege.lua ]] || echo prosody-modules
     command -v ngircd >/dev/null || [[ -x /usr/sbin/ngircd ]] || echo ngircd
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || echo postgresql
+    command -v biboumi >/dev/null || [[ -x /usr/bin/biboumi ]] || echo biboumi
 }
 
 install_packages() {
@@ -29,9 +31,10 @@ install_packages() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq || fail "apt-get update failed (is a Debian mirror reachable?)"
     apt-get install -y -qq "${packages[@]}" >/dev/null || fail "apt-get install ${packages[*]} failed"
-    # The tests start their own servers on free ports; the system daemons must not hold any.
+    # The tests start their own servers on free ports; the system daemons must not hold any
+    # (a running Biboumi would hold identd's port 113 and keep dialling port 5347).
     local daemon
-    for daemon in prosody ngircd postgresql; do
+    for daemon in prosody ngircd postgresql biboumi; do
         service "$daemon" stop >/dev/null 2>&1 || true
         if command -v systemctl >/dev/null; then
             systemctl disable "$daemon" >/dev/null 2>&1 || true

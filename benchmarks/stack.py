@@ -13,7 +13,7 @@ from typing import Self
 from benchmarks.biboumi import BiboumiProcess
 from benchmarks.gateway_process import GatewayProcess
 from bridge.devservers import ComponentSpec, Ngircd, Prosody, Synapse
-from bridge.devservers.process import ManagedServer
+from bridge.devservers.process import ManagedServer, ServerError
 
 XMPP_DOMAIN = "localhost"
 IRC_SERVER = "irc.localhost"
@@ -134,6 +134,9 @@ class Stack:
         and when one fails, the task group cancels the others, which stop themselves."""
         for server in servers:
             self._exit.push_async_callback(server.stop)
-        async with asyncio.TaskGroup() as group:
-            for server in servers:
-                group.create_task(server.start())
+        try:
+            async with asyncio.TaskGroup() as group:
+                for server in servers:
+                    group.create_task(server.start())
+        except* ServerError as failed:  # the reason, not a group: callers catch ServerError
+            raise failed.exceptions[0] from None

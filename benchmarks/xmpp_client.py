@@ -11,7 +11,7 @@ import base64
 import contextlib
 import itertools
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import cast
 from xml.sax.saxutils import escape, quoteattr
@@ -91,7 +91,8 @@ def _bare(jid: str) -> str:
     return jid.partition("/")[0].lower()
 
 
-def _form_xml(fields: dict[str, str | list[str]]) -> str:
+def data_form(fields: Mapping[str, str | list[str]]) -> str:
+    """The XML text of a submitted XEP-0004 form (jabber:x:data) with these values."""
     parts = ["<x xmlns='jabber:x:data' type='submit'>"]
     for var, value in fields.items():
         values = [value] if isinstance(value, str) else value
@@ -219,7 +220,7 @@ class XmppClient:
         finally:
             self._joins.pop(room, None)
 
-    async def command(self, to: str, node: str, fields: dict[str, str | list[str]]) -> Stanza:
+    async def command(self, to: str, node: str, fields: Mapping[str, str | list[str]]) -> Stanza:
         """Run an XEP-0050 command: execute, then submit its form with `fields` filled in.
 
         Fields the form offers and `fields` does not name keep the form's values. A completed
@@ -238,7 +239,7 @@ class XmppClient:
                 to,
                 "set",
                 f"<command xmlns='{COMMANDS_NS}' node={_attr(node)} "
-                f"sessionid={_attr(session)}>{_form_xml(values)}</command>",
+                f"sessionid={_attr(session)}>{data_form(values)}</command>",
             )
         for note in answer.element.iter(f"{{{COMMANDS_NS}}}note"):
             if note.get("type") == "error":

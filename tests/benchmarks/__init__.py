@@ -1,0 +1,1 @@
+"""Tests of the benchmark harness's measuring clients against the real servers."""

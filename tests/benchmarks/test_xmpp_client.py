@@ -1,0 +1,76 @@
+"""The XMPP measuring client against the session Prosody (and an in-process gateway)."""
+
+import asyncio
+
+import pytest
+
+from benchmarks.xmpp_client import Stanza, XmppClient, XmppError, groupchat
+from bridge.devservers import Prosody
+from tests.bridge_fixture import BridgeStarter
+from tests.waiting import wait_until
+
+
+async def test_two_clients_in_a_muc_exchange_a_message_and_iqs(prosody: Prosody) -> None:
+    alice = await XmppClient.connect(prosody.c2s_port, prosody.domain, "benchalice")
+    bob = await XmppClient.connect(prosody.c2s_port, prosody.domain, "benchbob")
+    try:
+        assert alice.jid == f"benchalice@{prosody.domain}/bench"
+        room = f"benchroom@{prosody.muc_domain}"
+        await alice.join_muc(room, "alice")
+        await bob.join_muc(room, "bob")
+        received: list[Stanza] = []
+        bob.on_stanza = received.append
+
+        alice.send(groupchat(room, "hello <bob> & all"))
+        await alice.drain()
+        await wait_until(
+            lambda: any(s.name == "message" and s.from_ == f"{room}/alice" for s in received),
+            message="bob receiving alice's groupchat message",
+        )
+        [message] = [s for s in received if s.name == "message"]
+        assert (message.type, message.body) == ("groupchat", "hello <bob> & all")
+
+        pong = await alice.iq(bob.jid, "get", "<ping xmlns='urn:xmpp:ping'/>")
+        assert (pong.type, pong.from_) == ("result", bob.jid)
+        with pytest.raises(XmppError, match="failed: service-unavailable"):
+            await alice.iq(bob.jid, "get", "<query xmlns='jabber:iq:version'/>")
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_a_refused_join_raises_with_the_condition(prosody: Prosody) -> None:
+    alice = await XmppClient.connect(prosody.c2s_port, prosody.domain, "benchcarol")
+    mallory = await XmppClient.connect(prosody.c2s_port, prosody.domain, "benchmallory")
+    try:
+        room = f"benchnicks@{prosody.muc_domain}"
+        await alice.join_muc(room, "carol")
+        with pytest.raises(XmppError, match=f"join of {room} refused: conflict"):
+            await mallory.join_muc(room, "carol")
+    finally:
+        await alice.close()
+        await mallory.close()
+
+
+async def test_a_stream_error_at_login_is_named(prosody: Prosody) -> None:
+    with pytest.raises(XmppError, match="stream error: host-unknown"):
+        await XmppClient.connect(prosody.c2s_port, "nowhere.invalid", "benchdave")
+
+
+async def test_command_submits_the_form_and_raises_on_an_error_note(
+    prosody: Prosody, start_bridge: BridgeStarter
+) -> None:
+    gateway = await start_bridge()
+    client = await XmppClient.connect(prosody.c2s_port, prosody.domain, "bencherin")
+    try:
+        done = await client.command(
+            gateway.jid, "register", {"username": "erin", "password": "secret"}
+        )
+        assert done.element.find("{*}command[@status='completed']") is not None
+        async with asyncio.timeout(10):
+            with pytest.raises(XmppError, match="refused that password"):
+                await client.command(
+                    gateway.jid, "register", {"username": "erin", "password": "wrong"}
+                )
+    finally:
+        await client.close()

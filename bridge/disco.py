@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from slixmpp import JID
+from slixmpp.plugins.xep_0004 import Form
 from slixmpp.plugins.xep_0030.stanza.info import DiscoInfo as DiscoInfoStanza
 from slixmpp.plugins.xep_0030.stanza.items import DiscoItems
 from slixmpp.stanza import Iq
 from slixmpp.xmlstream import register_stanza_plugin
 
 from bridge.addressing import AddressError
-from bridge.caps import DiscoInfo, Identity
+from bridge.caps import DiscoInfo, Identity, InfoForm
 from bridge.errors import XmppError
 from bridge.replies import error_reply
 from bridge.routing import ContactPlace, GatewayPlace, Place, RoomPlace, ServerPlace
@@ -76,6 +77,8 @@ class DiscoService:
             query.add_identity(identity.category, identity.type, identity.name or None)
         for feature in info.features:
             query.add_feature(feature)
+        for extension in info.forms:
+            query.append(_result_form(extension))
         self._send(reply)
 
     def on_items(self, iq: Iq) -> None:
@@ -114,6 +117,16 @@ class DiscoService:
             return self._locate(iq["to"])
         except AddressError:
             return None
+
+
+def _result_form(extension: InfoForm) -> Form:
+    """A XEP-0128 form: FORM_TYPE hidden, the other fields text-multi."""
+    form = Form()
+    form["type"] = "result"
+    form.add_field(var="FORM_TYPE", ftype="hidden", value=extension.form_type)
+    for var, values in extension.fields:
+        form.add_field(var=var, ftype="text-multi", value=list(values))
+    return form
 
 
 def describe_place(

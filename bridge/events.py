@@ -144,6 +144,15 @@ class SubjectChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomAvatar:
+    """*room*'s picture is the file *ref* (read like an :class:`Attachment`, through the
+    session's :class:`~bridge.network.MediaSource`); None: the room has none."""
+
+    room: RoomAddress
+    ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     """A file sent with a message; *ref* is the network's own handle, given back to
     :meth:`bridge.network.MediaSource.open_media` when an XMPP client fetches it."""
@@ -288,6 +297,7 @@ LegacyEvent = (
     | Kicked
     | RoomLeft
     | SubjectChanged
+    | RoomAvatar
     | MessageIn
     | HistoryIn
     | ContactPresence

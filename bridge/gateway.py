@@ -35,6 +35,7 @@ from bridge.events import (
     LegacyEvent,
     MessageIn,
     NickChanged,
+    RoomAvatar,
     RoomJoined,
     RoomLeft,
     RoomListed,
@@ -47,7 +48,7 @@ from bridge.mam import FEATURES as MAM_FEATURES
 from bridge.mam import MamService
 from bridge.message_ids import Conversation, MessageIds
 from bridge.muc.service import ROOM_FEATURES, MucService
-from bridge.network import Network
+from bridge.network import MediaSource, Network, media_source_of
 from bridge.own_messages import OwnMessages
 from bridge.policy import HostPolicy, RegistrationGate, is_admin
 from bridge.presence import CAPS_NODE, PresenceService
@@ -56,6 +57,7 @@ from bridge.registration import RegistrationBook, RegistrationService
 from bridge.relation_stanzas import relation_features
 from bridge.relations import Relations
 from bridge.room_archive import RoomArchive
+from bridge.room_avatars import NS_VCARD, RoomAvatars
 from bridge.room_config import RoomConfig
 from bridge.room_memory import RoomMemory
 from bridge.routes import NS_REGISTER, StanzaRouter
@@ -143,6 +145,12 @@ class Gateway:
             keep_joined=lambda user, room: self.rooms.is_persistent(user, room),
             relations=self.relations,
             attachments=attachments,
+        )
+        self.room_avatars = RoomAvatars(
+            media_of=self._media_of,
+            resources_in=self.muc.resources_in,
+            room_jid=self.jid_of,
+            send=send,
         )
         self.mam = MamService(
             gateway=self.domain,
@@ -384,6 +392,9 @@ class Gateway:
         if isinstance(event, HistoryIn):
             self._background.spawn(self.backfill.take(user, event))
             return
+        if isinstance(event, RoomAvatar):
+            self._background.spawn(self.room_avatars.take(user, event))
+            return
         if self.muc.on_event(user, event):
             if isinstance(event, MEMBERSHIP_EVENTS):
                 self.rooms.sync(user)  # not per message: only these change who is where
@@ -421,14 +432,21 @@ class Gateway:
     def _logged_out(self, user: str) -> None:
         """The user went offline: their rooms are left, and nothing is left to resume."""
         self.muc.user_gone(user)
+        self.room_avatars.forget(user)
         self.rooms.sync(user)
+
+    def _media_of(self, user: str) -> MediaSource | None:
+        session = self.sessions.session_of(user)
+        return None if session is None else media_source_of(session)
 
     def _describe(self, place: Place, requester: JID) -> DiscoInfo | None:
         def room_info(room_place: RoomPlace) -> DiscoInfo:
             identities, features = self.muc.room_disco_info(requester.bare, room_place.room)
+            avatar = self.room_avatars.info_form(requester.bare, room_place.room)
             return DiscoInfo(
                 tuple(Identity(c, t, n) for c, t, n in identities),
-                (*(features or ROOM_FEATURES), *MAM_FEATURES),
+                (*(features or ROOM_FEATURES), *MAM_FEATURES, NS_VCARD),
+                () if avatar is None else (avatar,),
             )
 
         return describe_place(

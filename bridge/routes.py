@@ -24,6 +24,7 @@ from bridge.invitations import Invitations, direct_invitation, mediated_invitati
 from bridge.policy import RateLimiter
 from bridge.presence import resource_presence
 from bridge.replies import Replyable, error_reply, failure_reply
+from bridge.room_avatars import NS_VCARD
 from bridge.routing import ContactPlace, GatewayPlace, Place, RoomPlace, ServerPlace
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class StanzaRouter:
             f"{{{NS_MUC_OWNER}}}query": self._on_owner_iq,
             f"{{{NS_MAM}}}query": self._on_mam,
             f"{{{NS_MAM}}}metadata": self._on_mam,
+            f"{{{NS_VCARD}}}vCard": self._on_vcard,
         }
         xmpp = self._gw.xmpp
         for payload, handler in routes.items():
@@ -172,6 +174,16 @@ class StanzaRouter:
         elif place is not None:
             text = f"{iq['to']} is not a room: room configuration does not apply."
             self._send(error_reply(iq, XmppError("cancel", "feature-not-implemented"), text))
+
+    async def _on_vcard(self, iq: Iq) -> None:
+        if iq["type"] not in ("get", "set"):
+            return
+        place = self._place_or_reply(iq)
+        if isinstance(place, RoomPlace) and place.nick is None:
+            self._gw.room_avatars.on_vcard(iq, place.room)
+        elif place is not None:
+            text = f"{iq['to']} has no vCard on this gateway."
+            self._send(error_reply(iq, XmppError("cancel", "service-unavailable"), text))
 
     async def _on_mam(self, iq: Iq) -> None:
         place = self._place_or_reply(iq)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from plugins.matrix.members import RoomMembers
 from plugins.matrix.sync_loop import RawEvent
 
 ENCRYPTION_TYPE = "m.room.encryption"
+AVATAR_TYPE = "m.room.avatar"
 
 
 def after_own_join(timeline: Sequence[RawEvent], own_user_id: str) -> Sequence[RawEvent]:
@@ -55,4 +56,19 @@ def state_text(state: Iterable[RawEvent], kind: str, key: str) -> str | None:
             value = content.get(key)
             if isinstance(value, str) and value:
                 return value
+    return None
+
+
+def avatar_ref(content: Mapping[str, Any]) -> str | None:
+    """The ``mxc://`` of an ``m.room.avatar`` content; None when the picture was removed."""
+    url = content.get("url")
+    return url if isinstance(url, str) and url.startswith("mxc://") else None
+
+
+def avatar_in(state: Iterable[RawEvent]) -> str | None:
+    """The room's picture in its current *state*, when it has one."""
+    for event in state:
+        content = event.get("content")
+        if event.get("type") == AVATAR_TYPE and isinstance(content, Mapping):
+            return avatar_ref(content)
     return None

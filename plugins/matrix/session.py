@@ -46,6 +46,7 @@ from bridge.events import (
     React,
     RenameRoom,
     Retract,
+    RoomAvatar,
     RoomJoined,
     RoomListed,
     SendMessage,
@@ -68,6 +69,7 @@ from plugins.matrix.reactions import RelationBook
 from plugins.matrix.room_state import (
     after_own_join,
     announces_encryption,
+    avatar_in,
     state_text,
     topic_of,
 )
@@ -407,6 +409,9 @@ class MatrixSession:
                 own_affiliation=own.affiliation,
             )
         )
+        picture = avatar_in(state.events)
+        if picture is not None:
+            self._emit(RoomAvatar(address, picture))
         if room.encrypted:
             self._emit(encryption_notice(self._context_of(room)))
         while room.held:

@@ -25,6 +25,7 @@ from bridge.events import (
     OccupantLeft,
     Reaction,
     Retraction,
+    RoomAvatar,
     RoomLeft,
     SubjectChanged,
     Typing,
@@ -32,6 +33,7 @@ from bridge.events import (
 from plugins.matrix.formatting import HTML_FORMAT, html_to_styled, strip_reply_fallback
 from plugins.matrix.members import NickMove, RoomMembers, clean_display_name
 from plugins.matrix.reactions import Annotation, RelationBook
+from plugins.matrix.room_state import AVATAR_TYPE, avatar_ref
 
 MAX_BODY_BYTES = 64_000
 CUT_MARKER = " [… message cut]"
@@ -434,6 +436,12 @@ def _room_name(event: _Event, context: RoomContext) -> Translation:
     return Translation((notice,))
 
 
+def _room_avatar(event: _Event, context: RoomContext) -> Translation:
+    if context.direct is not None:
+        return _skip("picture of a direct chat")
+    return Translation((RoomAvatar(context.room, avatar_ref(event.content)),))
+
+
 _HANDLERS: dict[str, Callable[[_Event, RoomContext], Translation]] = {
     "m.room.message": _message,
     "m.sticker": _message,
@@ -441,6 +449,7 @@ _HANDLERS: dict[str, Callable[[_Event, RoomContext], Translation]] = {
     "m.room.topic": _topic,
     "m.room.power_levels": _power_levels,
     "m.room.name": _room_name,
+    AVATAR_TYPE: _room_avatar,
     "m.room.encrypted": _encrypted,
     "m.reaction": _reaction,
     "m.room.redaction": _redaction,

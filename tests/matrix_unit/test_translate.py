@@ -21,6 +21,7 @@ from bridge.events import (
     OccupantJoined,
     OccupantLeft,
     Role,
+    RoomAvatar,
     RoomLeft,
     SubjectChanged,
     Typing,
@@ -400,6 +401,19 @@ def test_topic_is_the_subject() -> None:
     assert only(translate(topic, context)) == SubjectChanged(ROOM, "News", "Alice")
     cleared = topic | {"content": {}}
     assert only(translate(cleared, context)) == SubjectChanged(ROOM, "", "Alice")
+
+
+def test_the_room_picture_is_its_avatar_and_a_removal_takes_it_away() -> None:
+    context = context_with((ALICE, "Alice"))
+    picture = {"type": "m.room.avatar", "sender": ALICE, "state_key": "", "content": {}}
+    set_to = picture | {"content": {"url": "mxc://s.org/pic"}}
+    assert only(translate(set_to, context)) == RoomAvatar(ROOM, "mxc://s.org/pic")
+    assert only(translate(picture, context)) == RoomAvatar(ROOM, None)
+    assert only(translate(picture | {"content": {"url": "https://x"}}, context)) == RoomAvatar(
+        ROOM, None
+    )
+    direct = RoomContext(ROOM, ME, direct=ContactAddress("s.org", "alice"))
+    assert translate(set_to, direct).events == ()
 
 
 def test_typing_starts_and_stops() -> None:

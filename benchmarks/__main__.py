@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.plan import FULL, QUICK, Plan
-from benchmarks.report import Results, table, write_json
+from benchmarks.report import Results, markdown, table, write_json
 from benchmarks.scenarios import fanout, idle, irc_path, matrix_path, scale
 from benchmarks.stack import Stack, StackOptions
 
@@ -43,6 +43,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes, one run (for CI)")
     parser.add_argument("--repeat", type=int, help="runs of each pair (default: 3, quick: 1)")
     parser.add_argument("--out", type=Path, help="JSON file to write (default: in the workdir)")
+    parser.add_argument("--markdown", type=Path, help="also write the table in Markdown here")
     parser.add_argument("--only", nargs="+", choices=list(SCENARIOS), help="run only these")
     parser.add_argument("--no-biboumi", action="store_true", help="skip the Biboumi references")
     parser.add_argument("--keep", action="store_true", help="keep the workdir with the logs")
@@ -105,6 +106,8 @@ async def _run(arguments: argparse.Namespace, workdir: Path) -> int:
         print(table(results), flush=True)
         out = arguments.out or workdir / "results.json"
         write_json(out, results, _context(plan, stack))
+        if arguments.markdown:
+            arguments.markdown.write_text(markdown(results))
     log.info("figures written to %s", out)
     return 0
 

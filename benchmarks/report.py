@@ -128,31 +128,40 @@ def _verdict(met: bool | None) -> str:
     return {None: "", True: "met", False: "NOT MET"}[met]
 
 
+_HEADER = ("group", "metric", "xmpp-bridge", "reference", "ref. value", "ratio", "bar", "")
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    ratio = row.ratio
+    return (
+        row.group,
+        row.metric,
+        f"{_number(row.ours_median)} {row.unit}",
+        row.reference_name or "—",
+        f"{_number(row.reference_median)} {row.unit}" if row.reference else "—",
+        f"{ratio:.2f}x" if ratio is not None else "—",
+        row.bar.text if row.bar else "",
+        _verdict(row.met),
+    )
+
+
 def table(results: Results) -> str:
     """A plain-text table: every figure of ours beside its reference and the ratio."""
-    header = ("group", "metric", "xmpp-bridge", "reference", "ref. value", "ratio", "bar", "")
-    lines = [header]
-    for row in results:
-        ratio = row.ratio
-        lines.append(
-            (
-                row.group,
-                row.metric,
-                f"{_number(row.ours_median)} {row.unit}",
-                row.reference_name or "—",
-                f"{_number(row.reference_median)} {row.unit}" if row.reference else "—",
-                f"{ratio:.2f}x" if ratio is not None else "—",
-                row.bar.text if row.bar else "",
-                _verdict(row.met),
-            )
-        )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    lines = [_HEADER, *(_cells(row) for row in results)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(_HEADER))]
     rendered = [
         "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
         for line in lines
     ]
     rendered.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(rendered)
+
+
+def markdown(results: Results) -> str:
+    """The same table in Markdown, for docs/benchmarks.md."""
+    lines = ["| " + " | ".join((*_HEADER[:-1], "met")) + " |", "|" + "---|" * len(_HEADER)]
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in results]
+    return "\n".join(lines) + "\n"
 
 
 def as_json(results: Results, context: dict[str, Any]) -> dict[str, Any]:

@@ -26,11 +26,20 @@ MAX_REDIRECTS = 5
 CHUNK_BYTES = 64 * 1024
 AUTHENTICATED_DOWNLOAD = "/_matrix/client/v1/media/download/"
 LEGACY_DOWNLOAD = "/_matrix/media/v3/download/"
+AUTHENTICATED_THUMBNAIL = "/_matrix/client/v1/media/thumbnail/"
+LEGACY_THUMBNAIL = "/_matrix/media/v3/thumbnail/"
+THUMBNAIL_MARK = "#thumbnail"
+"""Ends a ref whose picture is read as the homeserver's thumbnail, where it has one."""
+THUMBNAIL_QUERY = "?width=96&height=96&method=crop"
+"""A size every homeserver makes at upload (Synapse's defaults) and avatars show at."""
 UPLOAD = "/_matrix/media/v3/upload"
 OCTET_STREAM = "application/octet-stream"
 # Long transfers: no overall limit, but a stalled peer is given up on.
 TRANSFER_TIMEOUT = ClientTimeout(total=None, sock_connect=30, sock_read=60)
-_MXC = re.compile(r"mxc://(?P<server>[A-Za-z0-9.:\[\]-]+)/(?P<media_id>[A-Za-z0-9_-]+)")
+_MXC = re.compile(
+    r"mxc://(?P<server>[A-Za-z0-9.:\[\]-]+)/(?P<media_id>[A-Za-z0-9_-]+)"
+    rf"(?P<thumbnail>{THUMBNAIL_MARK})?"
+)
 _KINDS = {"image": "m.image", "audio": "m.audio", "video": "m.video"}
 
 
@@ -66,15 +75,22 @@ class MatrixMedia:
         self._max_bytes = max_bytes
 
     async def open_media(self, ref: str) -> MediaStream:
+        """The file *ref* names; a :func:`thumbnail_ref` reads its thumbnail when the
+        homeserver has one, the file itself otherwise."""
         match = _MXC.fullmatch(ref)
         if match is None:
             raise NoSuchRoom(f"{ref!r} is not a Matrix media address (mxc://server/id).")
         path = f"{match['server']}/{match['media_id']}"
         try:
-            response = await self._homeserver("GET", AUTHENTICATED_DOWNLOAD + path)
-            if response.status != 200 and _unrecognized(response, await _errcode(response)):
-                response.release()
-                response = await self._homeserver("GET", LEGACY_DOWNLOAD + path)
+            response = None
+            if match["thumbnail"]:
+                thumbnail = path + THUMBNAIL_QUERY
+                response = await self._get(AUTHENTICATED_THUMBNAIL, LEGACY_THUMBNAIL, thumbnail)
+                if response.status != 200:  # none made (not an image it can scale): the file
+                    response.release()
+                    response = None
+            if response is None:
+                response = await self._get(AUTHENTICATED_DOWNLOAD, LEGACY_DOWNLOAD, path)
         except (ClientError, TimeoutError) as error:
             raise NotConnected(f"The homeserver did not answer: {error}") from None
         if response.status != 200:
@@ -87,6 +103,14 @@ class MatrixMedia:
             name=(response.content_disposition and response.content_disposition.filename) or "",
             chunks=_chunks(response),
         )
+
+    async def _get(self, authenticated: str, legacy: str, path: str) -> ClientResponse:
+        """GET through the authenticated media API, or the legacy one where it is missing."""
+        response = await self._homeserver("GET", authenticated + path)
+        if response.status != 200 and _unrecognized(response, await _errcode(response)):
+            response.release()
+            response = await self._homeserver("GET", legacy + path)
+        return response
 
     async def upload(self, url: str) -> SharedFile:
         """Fetch the file at *url* and store it on the homeserver, with its name and type."""
@@ -158,6 +182,11 @@ class MatrixMedia:
             if len(data) > self._max_bytes:
                 raise too_big
         return bytes(data)
+
+
+def thumbnail_ref(mxc: str) -> str:
+    """The ref that reads *mxc* as a small picture (a room's avatar)."""
+    return mxc + THUMBNAIL_MARK
 
 
 async def _chunks(response: ClientResponse) -> AsyncIterator[bytes]:

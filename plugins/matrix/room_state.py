@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from plugins.matrix.media import thumbnail_ref
 from plugins.matrix.members import RoomMembers
 from plugins.matrix.sync_loop import RawEvent
 
@@ -60,9 +61,10 @@ def state_text(state: Iterable[RawEvent], kind: str, key: str) -> str | None:
 
 
 def avatar_ref(content: Mapping[str, Any]) -> str | None:
-    """The ``mxc://`` of an ``m.room.avatar`` content; None when the picture was removed."""
+    """The ref of an ``m.room.avatar`` content's picture, read as a thumbnail; None when
+    the picture was removed."""
     url = content.get("url")
-    return url if isinstance(url, str) and url.startswith("mxc://") else None
+    return thumbnail_ref(url) if isinstance(url, str) and url.startswith("mxc://") else None
 
 
 def avatar_in(state: Iterable[RawEvent]) -> str | None:

@@ -11,6 +11,7 @@ import zlib
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import aiohttp
 from nio import RoomPutStateResponse, UploadResponse
 from slixmpp import JID
 from slixmpp.stanza import Message
@@ -45,17 +46,36 @@ def png(red: int) -> bytes:
     )
 
 
-async def set_picture(person: Any, room_id: str, picture: bytes | None) -> None:
-    """Upload *picture* and make it the room's avatar; None removes it."""
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>'
+
+
+async def set_picture(
+    person: Any, room_id: str, picture: bytes | None, media_type: str = "image/png"
+) -> str:
+    """Upload *picture* and make it the room's avatar (its mxc); None removes it."""
     content: dict[str, Any] = {}
     if picture is not None:
         uploaded, _ = await person.upload(
-            io.BytesIO(picture), content_type="image/png", filename="p.png", filesize=len(picture)
+            io.BytesIO(picture), content_type=media_type, filename="p", filesize=len(picture)
         )
         assert isinstance(uploaded, UploadResponse), uploaded
-        content = {"url": uploaded.content_uri, "info": {"mimetype": "image/png"}}
+        content = {"url": uploaded.content_uri, "info": {"mimetype": media_type}}
     answer = await person.room_put_state(room_id, "m.room.avatar", content)
     assert isinstance(answer, RoomPutStateResponse), answer
+    return str(content.get("url", ""))
+
+
+async def thumbnail(synapse: Synapse, person: Any, mxc: str) -> tuple[str, bytes]:
+    """The 96x96 thumbnail the homeserver made of *mxc*, as a Matrix client reads it."""
+    url = f"{synapse.base_url}/_matrix/client/v1/media/thumbnail/{mxc.removeprefix('mxc://')}"
+    headers = {"Authorization": f"Bearer {person.access_token}"}
+    params = {"width": "96", "height": "96", "method": "crop"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url, params=params, headers=headers) as response,
+    ):
+        assert response.status == 200, await response.text()
+        return response.content_type, await response.read()
 
 
 async def avatar_hashes(client: XmppClient, room: str) -> list[str]:
@@ -116,14 +136,15 @@ async def test_a_matrix_room_picture_is_the_rooms_xmpp_avatar(
     await client.wait_for(self_presence(room), after=join(client, room, "me"), timeout=15)
     assert await avatar_hashes(client, room) == []
     assert await room_vcard_photo(client, room) is None
-    picture = png(200)
     mark = client.mark()
 
-    await set_picture(alice, room_id, picture)
+    mxc = await set_picture(alice, room_id, png(200))
 
     await client.wait_for(configuration_changed(room), after=mark, timeout=15)
+    media_type, picture = await thumbnail(synapse, alice, mxc)
+    assert media_type.startswith("image/") and picture.startswith((b"\x89PNG", b"\xff\xd8"))
     assert await avatar_hashes(client, room) == [hashlib.sha1(picture).hexdigest()]
-    assert await room_vcard_photo(client, room) == ("image/png", picture)
+    assert await room_vcard_photo(client, room) == (media_type, picture)
 
     mark = client.mark()
     await set_picture(alice, room_id, None)
@@ -132,7 +153,7 @@ async def test_a_matrix_room_picture_is_the_rooms_xmpp_avatar(
     assert await room_vcard_photo(client, room) is None
 
 
-async def test_a_picture_set_before_joining_is_there_after_the_join(
+async def test_a_picture_set_before_joining_is_there_after_the_join_even_without_thumbnail(
     start_bridge: BridgeStarter,
     xmpp_user: XmppUserFactory,
     synapse: Synapse,
@@ -143,8 +164,8 @@ async def test_a_picture_set_before_joining_is_there_after_the_join(
     client, account = await logged_in_user(xmpp_user, run, synapse)
     alice = await matrix_client(await matrix_user("alice"))
     room_id = await shared_room(alice, account.user_id, name="studio")
-    picture = png(90)
-    await set_picture(alice, room_id, picture)
+    picture = SVG  # no thumbnail of it: the file itself
+    await set_picture(alice, room_id, picture, "image/svg+xml")
     room = room_jid(run, room_id)
     other = await xmpp_user("other")  # not the user: sees no picture of the user's rooms
 
@@ -156,5 +177,5 @@ async def test_a_picture_set_before_joining_is_there_after_the_join(
         return await avatar_hashes(client, room) == expected
 
     await wait_until(offered, 15, "the picture's hash in disco#info")
-    assert await room_vcard_photo(client, room) == ("image/png", picture)
+    assert await room_vcard_photo(client, room) == ("image/svg+xml", picture)
     assert await room_vcard_photo(other, room) is None

@@ -407,7 +407,7 @@ def test_the_room_picture_is_its_avatar_and_a_removal_takes_it_away() -> None:
     context = context_with((ALICE, "Alice"))
     picture = {"type": "m.room.avatar", "sender": ALICE, "state_key": "", "content": {}}
     set_to = picture | {"content": {"url": "mxc://s.org/pic"}}
-    assert only(translate(set_to, context)) == RoomAvatar(ROOM, "mxc://s.org/pic")
+    assert only(translate(set_to, context)) == RoomAvatar(ROOM, "mxc://s.org/pic#thumbnail")
     assert only(translate(picture, context)) == RoomAvatar(ROOM, None)
     assert only(translate(picture | {"content": {"url": "https://x"}}, context)) == RoomAvatar(
         ROOM, None

@@ -6,8 +6,11 @@ PART, KICK, QUIT, NICK) so a benchmark can wait until the other side has arrived
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+
+_log = logging.getLogger(__name__)
 
 READ_SIZE = 65536
 CONNECT_TIMEOUT = 30.0
@@ -186,11 +189,17 @@ class IrcClient:
                 for line in await self._read_lines():
                     self._dispatch(line)
         except (IrcError, ConnectionError) as error:
-            if self._closed is None:
-                self._closed = IrcError(f"IRC connection of {self.nick} ended: {error}")
-            for waiter in (*self._joins.values(), *self._member_waiters.values()):
-                if not waiter.done():
-                    waiter.set_exception(self._closed)
+            self._end(str(error))
+        except Exception as error:  # a bug in on_privmsg: loud, and the waiters are told
+            _log.exception("handling an IRC line for %s failed", self.nick)
+            self._end(repr(error))
+
+    def _end(self, reason: str) -> None:
+        if self._closed is None:
+            self._closed = IrcError(f"IRC connection of {self.nick} ended: {reason}")
+        for waiter in (*self._joins.values(), *self._member_waiters.values()):
+            if not waiter.done():
+                waiter.set_exception(self._closed)
 
     def _pong(self, line: IrcLine) -> None:
         self.send_line(f"PONG :{line.params[-1]}" if line.params else "PONG")

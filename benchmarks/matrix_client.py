@@ -164,7 +164,12 @@ class MatrixClient:
             body=_sync_filter(timeline_limit),
         )
         steady_filter = str(uploaded["filter_id"])
-        params = {"filter": json.dumps(_sync_filter(FIRST_TIMELINE_LIMIT)), "timeout": "0"}
+        # Offline: the clients' presence would only cost the shared CPU.
+        params = {
+            "filter": json.dumps(_sync_filter(FIRST_TIMELINE_LIMIT)),
+            "timeout": "0",
+            "set_presence": "offline",
+        }
         since: str | None = None
         while True:
             answer = await self._call("GET", "/sync", params=params, timeout=REQUEST_TIMEOUT)
@@ -176,7 +181,12 @@ class MatrixClient:
                     events = gap + events
                 self._deliver(room_id, events, on_text, start_ms if since is None else 0)
             since = str(answer["next_batch"])
-            params = {"filter": steady_filter, "timeout": str(SYNC_POLL_MS), "since": since}
+            params = {
+                "filter": steady_filter,
+                "timeout": str(SYNC_POLL_MS),
+                "since": since,
+                "set_presence": "offline",
+            }
 
     async def _gap(
         self, room_id: str, token: str | None, since: str | None, start_ms: int

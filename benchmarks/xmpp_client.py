@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 import itertools
+import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ MUC_USER_NS = "http://jabber.org/protocol/muc#user"
 COMMANDS_NS = "http://jabber.org/protocol/commands"
 DATA_NS = "jabber:x:data"
 PING_NS = "urn:xmpp:ping"
+
+_log = logging.getLogger(__name__)
 
 READ_SIZE = 65536
 CONNECT_TIMEOUT = 30.0
@@ -349,11 +352,15 @@ class XmppClient:
                 for element in self._feed(await self._read()):
                     self._dispatch(element)
         except (XmppError, ConnectionError, ET.ParseError) as error:
-            if self._closed is None:
-                self._closed = XmppError(f"XMPP stream of {self.jid} ended: {error}")
-            self._fail_waiters(self._closed)
+            self._end(str(error))
+        except Exception as error:  # a bug in on_stanza: loud, and the waiters are told
+            _log.exception("handling a stanza for %s failed", self.jid)
+            self._end(repr(error))
 
-    def _fail_waiters(self, error: XmppError) -> None:
+    def _end(self, reason: str) -> None:
+        if self._closed is None:
+            self._closed = XmppError(f"XMPP stream of {self.jid} ended: {reason}")
+        error = self._closed
         waiters: list[asyncio.Future[Stanza]] | list[asyncio.Future[None]]
         for waiters in (list(self._pending.values()), list(self._joins.values())):
             for waiter in waiters:

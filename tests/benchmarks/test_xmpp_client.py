@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from benchmarks.xmpp_client import Stanza, XmppClient, XmppError, groupchat
+from benchmarks.xmpp_client import Stanza, XmppClient, XmppError, chat, groupchat
 from bridge.devservers import Prosody
 from tests.bridge_fixture import BridgeStarter
 from tests.waiting import wait_until
@@ -21,13 +21,16 @@ async def test_two_clients_in_a_muc_exchange_a_message_and_iqs(prosody: Prosody)
         received: list[Stanza] = []
         bob.on_stanza = received.append
 
+        def said_by_alice(stanza: Stanza) -> bool:
+            return stanza.name == "message" and stanza.from_ == f"{room}/alice"
+
         alice.send(groupchat(room, "hello <bob> & all"))
         await alice.drain()
         await wait_until(
-            lambda: any(s.name == "message" and s.from_ == f"{room}/alice" for s in received),
+            lambda: any(said_by_alice(s) for s in received),
             message="bob receiving alice's groupchat message",
         )
-        [message] = [s for s in received if s.name == "message"]
+        [message] = [s for s in received if said_by_alice(s)]
         assert (message.type, message.body) == ("groupchat", "hello <bob> & all")
 
         pong = await alice.iq(bob.jid, "get", "<ping xmlns='urn:xmpp:ping'/>")
@@ -74,3 +77,26 @@ async def test_command_submits_the_form_and_raises_on_an_error_note(
                 )
     finally:
         await client.close()
+
+
+async def test_a_failing_handler_ends_the_connection_loudly(
+    prosody: Prosody, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = await XmppClient.connect(prosody.c2s_port, prosody.domain, "benchfrank")
+    bob = await XmppClient.connect(prosody.c2s_port, prosody.domain, "benchgrace")
+
+    def broken(stanza: Stanza) -> None:
+        if stanza.name == "message":
+            raise RuntimeError(f"cannot handle {stanza.body}")
+
+    bob.on_stanza = broken
+    try:
+        alice.send(chat(bob.jid, "boom"))
+        await wait_until(
+            lambda: "handling a stanza for" in caplog.text, message="the failure logged"
+        )
+        with pytest.raises(XmppError, match=r"ended: RuntimeError\('cannot handle boom'\)"):
+            await bob.iq(prosody.domain, "get", "<ping xmlns='urn:xmpp:ping'/>")
+    finally:
+        await alice.close()
+        await bob.close()

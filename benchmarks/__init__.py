@@ -1,1 +1,1 @@
-"""The benchmark harness: xmpp-bridge beside Biboumi, the bare servers and the direct Matrix path."""
+"""The benchmark harness: xmpp-bridge beside Biboumi, the bare servers, direct Matrix."""

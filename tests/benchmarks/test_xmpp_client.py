@@ -67,7 +67,7 @@ async def test_command_submits_the_form_and_raises_on_an_error_note(
     client = await XmppClient.connect(prosody.c2s_port, prosody.domain, "bencherin")
     try:
         done = await client.command(
-            gateway.jid, "register", {"username": "erin", "password": "secret"}
+            gateway.jid, "register", {"username": "erin", "password": "hunter2"}
         )
         assert done.element.find("{*}command[@status='completed']") is not None
         async with asyncio.timeout(10):

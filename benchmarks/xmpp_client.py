@@ -55,18 +55,14 @@ class Stanza:
     element: ET.Element
 
 
-def _attr(value: str) -> str:
-    return quoteattr(value)
-
-
 def groupchat(to: str, body: str) -> str:
     """The XML text of a groupchat message."""
-    return f"<message type='groupchat' to={_attr(to)}><body>{escape(body)}</body></message>"
+    return f"<message type='groupchat' to={quoteattr(to)}><body>{escape(body)}</body></message>"
 
 
 def chat(to: str, body: str) -> str:
     """The XML text of a one-to-one chat message."""
-    return f"<message type='chat' to={_attr(to)}><body>{escape(body)}</body></message>"
+    return f"<message type='chat' to={quoteattr(to)}><body>{escape(body)}</body></message>"
 
 
 def error_reason(element: ET.Element) -> str:
@@ -99,7 +95,7 @@ def data_form(fields: Mapping[str, str | list[str]]) -> str:
     parts = ["<x xmlns='jabber:x:data' type='submit'>"]
     for var, value in fields.items():
         values = [value] if isinstance(value, str) else value
-        parts.append(f"<field var={_attr(var)}>")
+        parts.append(f"<field var={quoteattr(var)}>")
         parts.extend(f"<value>{escape(item)}</value>" for item in values)
         parts.append("</field>")
     parts.append("</x>")
@@ -190,7 +186,7 @@ class XmppClient:
         iq_id = self.next_id()
         future: asyncio.Future[Stanza] = asyncio.get_running_loop().create_future()
         self._pending[iq_id] = future
-        self.send(f"<iq type={_attr(type)} to={_attr(to)} id='{iq_id}'>{payload}</iq>")
+        self.send(f"<iq type={quoteattr(type)} to={quoteattr(to)} id='{iq_id}'>{payload}</iq>")
         try:
             async with asyncio.timeout(timeout):
                 answer = await future
@@ -210,7 +206,7 @@ class XmppClient:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._joins[room] = future
         self.send(
-            f"<presence to={_attr(f'{room_jid}/{nick}')}><x xmlns='{MUC_NS}'>"
+            f"<presence to={quoteattr(f'{room_jid}/{nick}')}><x xmlns='{MUC_NS}'>"
             "<history maxstanzas='0'/></x></presence>"
         )
         try:
@@ -230,7 +226,7 @@ class XmppClient:
         command whose note is of type 'error' raises XmppError.
         """
         first = await self.iq(
-            to, "set", f"<command xmlns='{COMMANDS_NS}' node={_attr(node)} action='execute'/>"
+            to, "set", f"<command xmlns='{COMMANDS_NS}' node={quoteattr(node)} action='execute'/>"
         )
         answer = first
         command = first.element.find(f"{{{COMMANDS_NS}}}command")
@@ -241,8 +237,8 @@ class XmppClient:
             answer = await self.iq(
                 to,
                 "set",
-                f"<command xmlns='{COMMANDS_NS}' node={_attr(node)} "
-                f"sessionid={_attr(session)}>{data_form(values)}</command>",
+                f"<command xmlns='{COMMANDS_NS}' node={quoteattr(node)} "
+                f"sessionid={quoteattr(session)}>{data_form(values)}</command>",
             )
         for note in answer.element.iter(f"{{{COMMANDS_NS}}}note"):
             if note.get("type") == "error":
@@ -296,7 +292,7 @@ class XmppClient:
     def _open_stream(self) -> None:
         self.send(
             f"<?xml version='1.0'?><stream:stream xmlns='{CLIENT_NS}' "
-            f"xmlns:stream='{STREAM_NS}' to={_attr(self._domain)} version='1.0'>"
+            f"xmlns:stream='{STREAM_NS}' to={quoteattr(self._domain)} version='1.0'>"
         )
 
     async def _features(self) -> ET.Element:
@@ -394,12 +390,12 @@ class XmppClient:
                 waiter.set_result(stanza)
             return
         # A request to us: answer pings, refuse the rest as RFC 6120 requires.
-        to = f" to={_attr(stanza.from_)}" if stanza.from_ else ""
+        to = f" to={quoteattr(stanza.from_)}" if stanza.from_ else ""
         if stanza.element.find(f"{{{PING_NS}}}ping") is not None:
-            self.send(f"<iq type='result' id={_attr(stanza.id)}{to}/>")
+            self.send(f"<iq type='result' id={quoteattr(stanza.id)}{to}/>")
         else:
             self.send(
-                f"<iq type='error' id={_attr(stanza.id)}{to}><error type='cancel'>"
+                f"<iq type='error' id={quoteattr(stanza.id)}{to}><error type='cancel'>"
                 f"<service-unavailable xmlns='{STANZA_ERROR_NS}'/></error></iq>"
             )
 

@@ -11,20 +11,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiohttp import ClientError
-from nio import LogoutResponse
 from pydantic import BaseModel, Field, SecretStr
 
-from bridge.errors import AuthFailed, LegacyError, NotConnected
+from bridge.errors import AuthFailed, LegacyError
 from bridge.network import CommandContext, HostResolver, NetworkCommand, StoredRegistration
-from plugins.matrix.actions import failure
-from plugins.matrix.client import open_client
 from plugins.matrix.settings import MatrixRegistration
 
 log = logging.getLogger(__name__)
 
 LogIn = Callable[[str, MatrixRegistration, HostResolver], Awaitable[MatrixRegistration]]
 """Logs in with the registration's password; returns it with the new token and device."""
+LogOut = Callable[[MatrixRegistration, HostResolver], Awaitable[None]]
+"""Ends the registration's device session on the homeserver (its token stops working)."""
 
 
 class ReloginForm(BaseModel):
@@ -45,25 +43,9 @@ def logged_in(settings: BaseModel | None) -> MatrixRegistration | None:
     return None
 
 
-async def log_out(settings: MatrixRegistration, hosts: HostResolver) -> None:
-    """End the device's session on the homeserver (its token stops working)."""
-    client = await open_client(settings.homeserver, settings.matrix_id, hosts)
-    client.restore_login(
-        settings.matrix_id,
-        settings.device_id.get_secret_value(),
-        settings.access_token.get_secret_value(),
-    )
-    try:
-        answer = await client.logout()
-    except (ClientError, TimeoutError) as error:
-        raise NotConnected(f"{settings.homeserver} did not answer: {error}") from None
-    finally:
-        await client.close()
-    if not isinstance(answer, LogoutResponse):
-        raise failure(answer, "The homeserver did not log the gateway's device out")
-
-
-async def _log_out_quietly(settings: MatrixRegistration, hosts: HostResolver) -> bool:
+async def _log_out_quietly(
+    log_out: LogOut, settings: MatrixRegistration, hosts: HostResolver
+) -> bool:
     try:
         await log_out(settings, hosts)
     except LegacyError as error:
@@ -78,7 +60,7 @@ def _registration(context: CommandContext) -> StoredRegistration:
     return context.registration
 
 
-def account_commands(log_in: LogIn) -> tuple[NetworkCommand, ...]:
+def account_commands(log_in: LogIn, log_out: LogOut) -> tuple[NetworkCommand, ...]:
     async def relogin(context: CommandContext, form: BaseModel) -> str:
         assert isinstance(form, ReloginForm)
         stored = _registration(context)
@@ -90,7 +72,7 @@ def account_commands(log_in: LogIn) -> tuple[NetworkCommand, ...]:
         )
         await stored.replace(renewed)
         previous = logged_in(current)
-        if previous is not None and not await _log_out_quietly(previous, stored.hosts):
+        if previous is not None and not await _log_out_quietly(log_out, previous, stored.hosts):
             return f"Logged in again as {renewed.matrix_id}; the previous device stays listed."
         return f"Logged in again as {renewed.matrix_id}."
 
@@ -101,7 +83,7 @@ def account_commands(log_in: LogIn) -> tuple[NetworkCommand, ...]:
             return "The gateway is not logged in to Matrix: use relogin to log in."
         cleared = {"access_token": SecretStr(""), "device_id": SecretStr("")}
         await stored.replace(current.model_copy(update=cleared))
-        done = await _log_out_quietly(current, stored.hosts)
+        done = await _log_out_quietly(log_out, current, stored.hosts)
         outcome = "" if done else " (the homeserver did not confirm; the device may stay listed)"
         return f"Logged out of Matrix{outcome}. Use relogin to log in again."
 

@@ -1,0 +1,46 @@
+"""Heavy libraries an idle gateway does without: each is imported at its first use only.
+
+Each check runs in a fresh interpreter, since this test process has imported everything.
+"""
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+_REPORT = "print(sorted({name.split('.')[0] for name in sys.modules} & set(sys.argv[1:])))\n"
+
+
+def _imported(program: str, *libraries: str) -> list[str]:
+    """Which of *libraries* a fresh Python has imported after running *program*."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{program}\n{_REPORT}", *libraries],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    result: list[str] = ast.literal_eval(done.stdout)
+    return result
+
+
+def test_the_matrix_network_loads_without_nio() -> None:
+    program = "from bridge.loader import load_network\nload_network('matrix', {})"
+
+    assert _imported(program, "nio", "jsonschema", "h2", "Crypto") == []
+
+
+@pytest.mark.parametrize(
+    ("use", "expected"),
+    [("", []), ("box.decrypt(box.encrypt({'password': 'p'}))", ["cryptography"])],
+)
+def test_the_cipher_is_loaded_at_the_first_secret(use: str, expected: list[str]) -> None:
+    program = (
+        "from bridge.config import SecretsConfig\n"
+        "from bridge.secrets import generate_key, load_key\n"
+        "box = load_key(SecretsConfig(), {'XMPP_BRIDGE_KEY': generate_key()})\n"
+        f"{use}"
+    )
+
+    assert _imported(program, "cryptography") == expected

@@ -139,6 +139,7 @@ class PresenceService:
             await self._sessions.push_presence(user)
             return
         if await self._stay_connected(user):
+            await self._sessions.push_presence(user)  # the network sees them go offline
             return
         self._on_logged_out(user)
         await self._sessions.logout(user, "the user went offline")

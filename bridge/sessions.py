@@ -145,13 +145,15 @@ class SessionManager:
             state.room_presences[full_jid] = presence
 
     def aggregate_presence(self, user: str) -> SetPresence | None:
-        """The most available of the user's resources, as the legacy network should see it."""
+        """The most available of the user's resources, as the legacy network should see it;
+        offline when none is online."""
         state = self._users.get(user)
         if state is None:
             return None
         known = {**state.room_presences, **state.resources}
         if not known:
-            return None
+            # Still logged in with no client online (stay connected, persistent rooms).
+            return SetPresence(Show.OFFLINE)
         order = [Show.CHAT, Show.AVAILABLE, Show.AWAY, Show.XA, Show.DND]
         best = min(known.values(), key=lambda p: (order.index(p.show), -p.priority))
         return SetPresence(best.show, best.status)

@@ -80,6 +80,7 @@ class World:
     logouts: list[str] = field(default_factory=list)
     actions: list[tuple[str, UserAction]] = field(default_factory=list)
     relations: list[tuple[str, React | Retract | MarkDisplayed]] = field(default_factory=list)
+    presences: list[tuple[str, SetPresence]] = field(default_factory=list)
     """(user, action) of every reaction, retraction and read marker the gateway asked for."""
     sent_ids: dict[str, str] = field(default_factory=dict)
     """xmpp id → the legacy id the network gave each of a bridged user's messages."""
@@ -213,7 +214,7 @@ class LoopSession:
             nick = self.nicks[action.room.name]
             self.world._to_room(action.room.name, SubjectChanged(action.room, action.subject, nick))
         elif isinstance(action, SetPresence):
-            return
+            self.world.presences.append((self.user, action))
         elif isinstance(action, React | Retract | MarkDisplayed):
             self.world.relations.append((self.user, action))
         elif isinstance(action, WatchContact):

@@ -19,6 +19,7 @@ from bridge.errors import LegacyError, NotConnected
 from bridge.events import Connected, Disconnected, MessageIn
 from bridge.link import Backoff
 from bridge.network import EventSink, HostResolver
+from plugins.irc.admission import ConnectLimiter
 from plugins.irc.client_state import IrcClientState, Output
 from plugins.irc.encodings import ChannelEncodings
 from plugins.irc.identd import IdentUser
@@ -86,8 +87,10 @@ class IrcLink:
         emit: EventSink,
         ident: IdentUser | None,
         backoff: Backoff,
+        admission: ConnectLimiter,
     ) -> None:
         self.config = config
+        self._admission = admission
         self._hosts = hosts
         self._emit = emit
         self._ident = ident
@@ -127,6 +130,11 @@ class IrcLink:
         return requested
 
     async def _connect_once(self) -> None:
+        async with self._admission.slot(self.config.address):
+            await self._dial_and_register()
+        self._after_registration()
+
+    async def _dial_and_register(self) -> None:
         config = self.config
         addresses = await self._hosts.resolve(config.address, (config.tls_ports or config.ports)[0])
         self._registration = Registration(
@@ -166,7 +174,6 @@ class IrcLink:
             raise NotConnected(
                 f"{config.server} did not finish registration in {REGISTRATION_TIMEOUT:g} s"
             ) from None
-        self._after_registration()
 
     def _after_registration(self) -> None:
         for line in self.config.after_connect:

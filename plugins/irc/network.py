@@ -23,6 +23,7 @@ from bridge.network import (
     NetworkCommand,
     room_scope,
 )
+from plugins.irc.admission import ConnectLimiter
 from plugins.irc.encodings import ChannelEncoding
 from plugins.irc.identd import IdentRegistry, IdentServer, IdentUser, opaque_user_id
 from plugins.irc.link import IrcLink, LinkConfig
@@ -92,6 +93,7 @@ class IrcNetwork:
         self._identd = IdentServer(self._ident_registry, port=self.options.identd_port)
         self._identd_started = False
         self._backoff = Backoff(first=1.0, cap=self.options.reconnect_cap, jitter=0.3)
+        self._admission = ConnectLimiter(self.options.connecting_per_server)
 
     async def check_registration(
         self, user: str, form: BaseModel, *, hosts: HostResolver, previous: BaseModel | None
@@ -146,6 +148,7 @@ class IrcNetwork:
             emit=context.emit,
             ident=ident,
             backoff=self._backoff,
+            admission=self._admission,
         )
         await link.start()
         return link

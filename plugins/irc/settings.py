@@ -190,3 +190,6 @@ class IrcOptions(BaseModel):
     idle_server_grace: float = Field(30.0, ge=0)
     """Seconds a connection to a server stays open once the user is in none of its channels,
     watches none of its nicks and has had no private chat there for 10 minutes."""
+    connecting_per_server: int = Field(10, ge=1)
+    """Connections to one server address dialling and registering at once; the others wait
+    (after a restart every user reconnects together)."""

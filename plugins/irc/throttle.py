@@ -21,6 +21,9 @@ UNLIMITED: Final = -1
 DEFAULT_THROTTLE_LIMIT: Final = 10
 """Biboumi's default: ten lines at once, then one a second."""
 
+_EPSILON: Final = 1e-9
+"""A sleep of exactly the wait it was told may still refill a hair short of one slot."""
+
 
 class TokenBucket:
     """A burst of *burst* lines, then *rate_per_second* lines a second (burst -1: no limit)."""
@@ -48,17 +51,16 @@ class TokenBucket:
     def unlimited(self) -> bool:
         return self._unlimited
 
-    def reserve(self) -> float:
-        """Claim the next slot for one line; return how many seconds to wait before sending it.
-
-        Claiming up front (the allowance may go below zero) lets several lines queue their
-        slots in order, and a sender sleeps once instead of polling.
-        """
+    def take(self) -> float:
+        """Take the slot for one line if one is free now (0.0); else how many seconds until
+        one is, taking nothing: a sender that finds the queue empty writes at once."""
         if self._unlimited:
             return 0.0
         self._refill()
-        self._tokens -= 1.0
-        return max(0.0, -self._tokens / self._rate)
+        if self._tokens >= 1.0 - _EPSILON:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self._rate
 
     def _refill(self) -> None:
         now = self._clock()

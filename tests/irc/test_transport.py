@@ -228,13 +228,30 @@ async def test_send_never_waits_and_a_full_queue_says_so() -> None:
         slow = TokenBucket(rate_per_second=0.001, burst=0)
         sender = client(plain(server), bucket=slow, max_queued_lines=5)
         await sender.transport.connect()
-        for number in range(5):
+        for number in range(6):  # the first goes out at once, five wait for the bucket
             sender.transport.send(cmd("PRIVMSG", "#c", str(number)))
+        assert sender.transport.queued_lines == 5
         with pytest.raises(SendQueueFull, match="lines are already waiting"):
             sender.transport.send(cmd("PRIVMSG", "#c", "one too many"))
         await sender.transport.close("see you")
         await wait_until(lambda: b"QUIT :see you" in server.received, message="quit")
-        assert b"PRIVMSG #c :4" not in server.received  # QUIT went ahead of the queue
+        assert b"PRIVMSG #c 0\r\n" in server.received
+        assert b"PRIVMSG #c 5" not in server.received  # QUIT went ahead of the queue
+
+
+async def test_a_line_that_may_go_is_written_at_once_without_nagle_delays() -> None:
+    async with FakeServer() as server:
+        sender = client(plain(server))
+        await sender.transport.connect()
+        await wait_until(lambda: bool(sender.messages), message="welcome")
+        sender.transport.send(cmd("PRIVMSG", "#c", "now"))
+        assert sender.transport.queued_lines == 0  # written, not left for a writer task
+        await wait_until(lambda: b"PRIVMSG #c now" in server.received, message="line")
+        # Nagle's algorithm would hold a line behind an unacknowledged one for the server's
+        # delayed ACK (40 ms), as happens after every PONG to a window probe.
+        raw: socket.socket = sender.transport._writer.get_extra_info("socket")  # type: ignore[union-attr]
+        assert raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        await sender.transport.close()
 
 
 # --- closing ---------------------------------------------------------------------------------

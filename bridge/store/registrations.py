@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bridge.secrets import SecretBox
 from bridge.store.engine import Database
 from bridge.store.models import RegistrationRow
+from bridge.store.user_cache import UserCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +30,27 @@ class Registration:
 
 
 class Registrations:
-    """Read and write registrations; secrets are sealed with the store's :class:`SecretBox`."""
+    """Read and write registrations; secrets are sealed with the store's :class:`SecretBox`.
+
+    Reads of one user come from a cache (each login reads the registration) dropped on writes.
+    """
 
     def __init__(self, db: Database, box: SecretBox) -> None:
         self._db = db
         self._box = box
+        self._cache: UserCache[Registration | None] = UserCache()
 
     async def get(self, gateway: str, user: str) -> Registration | None:
+        return await self._cache.get((gateway, user), lambda: self._read(gateway, user))
+
+    async def _read(self, gateway: str, user: str) -> Registration | None:
         async with self._db.session() as session:
             row = await session.get(RegistrationRow, (gateway, user))
             return None if row is None else self._to_value(row)
+
+    def forget(self, gateway: str, user: str) -> None:
+        """The user's row was changed behind the table's back (removed with the user)."""
+        self._cache.invalidate((gateway, user))
 
     async def put(
         self,
@@ -63,13 +75,19 @@ class Registrations:
         statement = self._db.upsert(
             RegistrationRow, values, keys=("gateway", "user"), keep=("created",)
         ).returning(RegistrationRow)
-        async with self._db.session.begin() as session:
-            row = (await session.scalars(statement)).one()
-            return self._to_value(row)
+        try:
+            async with self._db.session.begin() as session:
+                row = (await session.scalars(statement)).one()
+                return self._to_value(row)
+        finally:
+            self._cache.invalidate((gateway, user))
 
     async def delete(self, gateway: str, user: str) -> bool:
         """Remove the registration; True when there was one."""
-        return await self._db.delete(RegistrationRow, gateway=gateway, user=user)
+        try:
+            return await self._db.delete(RegistrationRow, gateway=gateway, user=user)
+        finally:
+            self._cache.invalidate((gateway, user))
 
     async def list_for_gateway(self, gateway: str) -> list[Registration]:
         """Every registration of *gateway*, ordered by user: the sessions to resume at start."""

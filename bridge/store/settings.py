@@ -10,9 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from bridge.secrets import SecretBox
 from bridge.store.engine import Database
 from bridge.store.models import SettingRow
+from bridge.store.user_cache import UserCache
 
 _KEYS = ("gateway", "user", "scope")
 
@@ -27,20 +30,35 @@ class Settings:
 
 
 class SettingsTable:
-    """Read and write one user's settings of one scope at a time."""
+    """Read and write one user's settings of one scope at a time.
+
+    Reads come from a per-user cache: a user's scopes are read together, in one query, and
+    kept until the gateway writes that user's settings (logins and joins read them often).
+    """
 
     def __init__(self, db: Database, box: SecretBox) -> None:
         self._db = db
         self._box = box
+        self._cache: UserCache[Mapping[str, Settings]] = UserCache()
 
     async def get(self, gateway: str, user: str, scope: str) -> Settings | None:
-        async with self._db.session() as session:
-            row = await session.get(SettingRow, (gateway, user, scope))
-            if row is None:
-                return None
-            return Settings(
-                gateway, user, scope, row.values, secrets=self._box.decrypt(row.secrets)
-            )
+        scopes = await self._cache.get((gateway, user), lambda: self._read(gateway, user))
+        return scopes.get(scope)
+
+    async def _read(self, gateway: str, user: str) -> Mapping[str, Settings]:
+        query = select(SettingRow.scope, SettingRow.values, SettingRow.secrets).where(
+            SettingRow.gateway == gateway, SettingRow.user == user
+        )
+        async with self._db.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {
+            scope: Settings(gateway, user, scope, values, secrets=self._box.decrypt(secrets))
+            for scope, values, secrets in rows
+        }
+
+    def forget(self, gateway: str, user: str) -> None:
+        """The user's rows were changed behind the table's back (removed with the user)."""
+        self._cache.invalidate((gateway, user))
 
     async def put(
         self,
@@ -59,9 +77,15 @@ class SettingsTable:
             "values": dict(values),
             "secrets": self._box.encrypt(secrets),
         }
-        async with self._db.session.begin() as session:
-            await session.execute(self._db.upsert(SettingRow, row, keys=_KEYS))
+        try:
+            async with self._db.session.begin() as session:
+                await session.execute(self._db.upsert(SettingRow, row, keys=_KEYS))
+        finally:
+            self._cache.invalidate((gateway, user))
 
     async def delete(self, gateway: str, user: str, scope: str) -> bool:
         """Forget the settings of *scope*; True when there were some."""
-        return await self._db.delete(SettingRow, gateway=gateway, user=user, scope=scope)
+        try:
+            return await self._db.delete(SettingRow, gateway=gateway, user=user, scope=scope)
+        finally:
+            self._cache.invalidate((gateway, user))

@@ -46,3 +46,5 @@ class Store:
         async with self._db.session.begin() as session:
             for model in USER_TABLES:
                 await session.execute(delete_matching(model, gateway=gateway, user=user))
+        self.registrations.forget(gateway, user)
+        self.settings.forget(gateway, user)

@@ -1,4 +1,4 @@
-"""Heavy libraries an idle gateway does without: each is imported at its first use only.
+"""Heavy libraries an idle gateway does without: imported at their first use, or never.
 
 Each check runs in a fresh interpreter, since this test process has imported everything.
 """
@@ -6,10 +6,14 @@ Each check runs in a fresh interpreter, since this test process has imported eve
 import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-_REPORT = "print(sorted({name.split('.')[0] for name in sys.modules} & set(sys.argv[1:])))\n"
+_REPORT = (
+    "loaded = {name.split('.')[0] for name, module in sys.modules.items() if module is not None}\n"
+    "print(sorted(loaded & set(sys.argv[1:])))\n"
+)
 
 
 def _imported(program: str, *libraries: str) -> list[str]:
@@ -44,3 +48,13 @@ def test_the_cipher_is_loaded_at_the_first_secret(use: str, expected: list[str])
     )
 
     assert _imported(program, "cryptography") == expected
+
+
+def test_run_keeps_pygments_out_of_slixmpp(tmp_path: Path) -> None:
+    program = (
+        "from bridge.cli import main\n"
+        f"main(['run', '-c', {str(tmp_path / 'missing.toml')!r}])\n"
+        "import slixmpp"
+    )
+
+    assert _imported(program, "slixmpp", "pygments") == ["slixmpp"]

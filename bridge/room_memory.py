@@ -2,19 +2,27 @@
 
 Persistent rooms (the user's choice) stay joined on the network while the user is away
 and are rejoined at start, so their history keeps being archived.
+
+The gateway's rows are read once and then kept in memory as the gateway changes them;
+changes reach the database through a :class:`RoomWriter`, in batches, beside the joins.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from bridge.addressing import AddressError, Grammar, RoomAddress
 from bridge.muc.service import MucService
+from bridge.room_writer import RoomWriter
 from bridge.store.rooms import JoinedRoom, JoinedRooms
 from bridge.tasks import Background
 
 Joined = set[tuple[RoomAddress, str, frozenset[str]]]
 """(room, nick, resources in it) for each room a user is in."""
+
+Table = dict[str, dict[str, JoinedRoom]]
+"""The gateway's rows: user → room JID local part → row."""
 
 
 class RoomMemory:
@@ -26,12 +34,16 @@ class RoomMemory:
         rows: JoinedRooms,
         muc: MucService,
         online_resources: Callable[[str], list[str]],
+        write_delay: float = 0.1,
     ) -> None:
         self._gateway = gateway
         self._grammar = grammar
         self._rows = rows
+        self._writer = RoomWriter(rows, gateway, delay=write_delay)
         self._muc = muc
         self._online_resources = online_resources
+        self._table: Table | None = None
+        self._loading = asyncio.Lock()
         self._known: dict[str, Joined] = {}
         self._persistent: dict[str, set[RoomAddress]] = {}
         self._background = Background()
@@ -44,8 +56,12 @@ class RoomMemory:
 
     async def users_to_resume(self) -> set[str]:
         """Users the gateway logs in at start: persistent rooms, or resources to let back in."""
-        rows = await self._rows.list_for_gateway(self._gateway)
-        return {row.user for row in rows if row.persistent or row.resources}
+        table = await self._stored()
+        return {
+            user
+            for user, rooms in table.items()
+            if any(row.persistent or row.resources for row in rooms.values())
+        }
 
     async def set_persistent(self, user: str, room: RoomAddress, persistent: bool) -> None:
         rooms = self._persistent.setdefault(user, set())
@@ -55,38 +71,45 @@ class RoomMemory:
             rooms.discard(room)
         nick = next((n for r, n in self._muc.joined_rooms(user) if r == room), None)
         if nick is None:
-            nick = next((r.nick for r in await self._list(user) if r.room == self._local(room)), "")
+            stored = (await self._stored()).get(user, {}).get(self._local(room))
+            nick = "" if stored is None else stored.nick
         if persistent or nick:
-            await self._rows.add(
-                self._gateway,
-                user,
-                self._local(room),
-                nick=nick or user.split("@")[0],
-                persistent=persistent,
-                resources=self._muc.resources_in(user, room),
-            )
+            resources = self._muc.resources_in(user, room)
+            self._record(user, room, nick or user.split("@")[0], persistent, resources)
 
     def sync(self, user: str) -> None:
-        """Write the user's rooms when they changed; writes run beside the message path."""
+        """Record the user's rooms when they changed; the writer writes them beside the joins."""
         current = {
             (room, nick, frozenset(self._muc.resources_in(user, room)))
             for room, nick in self._muc.joined_rooms(user)
         }
         known = self._known.get(user, set())
-        if current != known:
-            self._known[user] = current
-            self._background.spawn(self._write(user, current - known, known - current))
+        if current == known:
+            return
+        self._known[user] = current
+        still_in = {room for room, _nick, _resources in current}
+        for room, _nick, _resources in known - current:
+            if room not in still_in and not self.is_persistent(user, room):
+                self._drop(user, self._local(room))
+        for room, nick, resources in current - known:
+            self._record(user, room, nick, self.is_persistent(user, room), resources)
 
     def forget(self, user: str) -> None:
+        """The user's rows were removed with them: forget what memory and the writer hold."""
         self._known.pop(user, None)
         self._persistent.pop(user, None)
+        if self._table is not None:
+            self._table.pop(user, None)
+        self._writer.drop_user(user)
 
     async def resume(self, user: str) -> None:
         """After a restart: rejoin what the user was in (for their online resources) and
         every persistent room (with or without resources)."""
         joined = {room for room, _nick in self._muc.joined_rooms(user)}
         online = self._online_resources(user)
-        for row in await self._list(user):
+        stored = (await self._stored()).get(user, {})
+        for local in sorted(stored):
+            row = stored[local]
             try:
                 address = self._grammar.parse(row.room)
             except AddressError:
@@ -103,26 +126,51 @@ class RoomMemory:
                 self._background.spawn(self._muc.rejoin(user, address, row.nick, resources))
 
     async def close(self) -> None:
-        """Let pending writes finish: one cancelled mid-transaction would hold SQLite's lock."""
+        """Let rejoins end and write what is pending."""
         await self._background.finish()
+        await self._writer.close()
 
-    async def _list(self, user: str) -> list[JoinedRoom]:
-        return await self._rows.list_for_user(self._gateway, user)
+    async def _stored(self) -> Table:
+        """The gateway's rows: read once (with the changes not yet written), then kept."""
+        if self._table is None:
+            async with self._loading, self._writer.holding():
+                if self._table is None:
+                    table: Table = {}
+                    for row in await self._rows.list_for_gateway(self._gateway):
+                        table.setdefault(row.user, {})[row.room] = row
+                    self._table = table
+                    for (user, local), change in self._writer.pending.items():
+                        self._apply(user, local, change)
+        return self._table
+
+    def _record(
+        self,
+        user: str,
+        room: RoomAddress,
+        nick: str,
+        persistent: bool,
+        resources: frozenset[str] | list[str],
+    ) -> None:
+        row = JoinedRoom(
+            self._gateway, user, self._local(room), nick, None, persistent, tuple(sorted(resources))
+        )
+        self._apply(user, row.room, row)
+        self._writer.put(row)
+
+    def _drop(self, user: str, local: str) -> None:
+        self._apply(user, local, None)
+        self._writer.remove(user, local)
+
+    def _apply(self, user: str, local: str, change: JoinedRoom | None) -> None:
+        if self._table is None:
+            return  # read later, with the writer's pending changes
+        if change is not None:
+            self._table.setdefault(user, {})[local] = change
+            return
+        rooms = self._table.get(user, {})
+        rooms.pop(local, None)
+        if not rooms:
+            self._table.pop(user, None)
 
     def _local(self, room: RoomAddress) -> str:
         return self._grammar.format(room)
-
-    async def _write(self, user: str, added: Joined, removed: Joined) -> None:
-        still_in = {room for room, _nick, _resources in added}
-        for room, _nick, _resources in removed:
-            if room not in still_in and not self.is_persistent(user, room):
-                await self._rows.remove(self._gateway, user, self._local(room))
-        for room, nick, resources in added:
-            await self._rows.add(
-                self._gateway,
-                user,
-                self._local(room),
-                nick=nick,
-                persistent=self.is_persistent(user, room),
-                resources=sorted(resources),
-            )

@@ -86,6 +86,15 @@ class Database:
         changed = {name: value for name, value in values.items() if name not in fixed}
         return statement.on_conflict_do_update(index_elements=list(keys), set_=changed)
 
+    def upsert_many(self, model: type[Base], keys: Sequence[str]) -> Insert:
+        """Insert rows given as parameter sets (one executemany), replacing those whose *keys*
+        match."""
+        statement = self._insert(model)
+        changed = [c.name for c in model.__table__.columns if c.name not in keys]
+        return statement.on_conflict_do_update(
+            index_elements=list(keys), set_={name: statement.excluded[name] for name in changed}
+        )
+
     def insert_new(self, model: type[Base], keys: Sequence[str]) -> Insert:
         """Insert rows, skipping those whose *keys* already exist (so a retry is harmless)."""
         return self._insert(model).on_conflict_do_nothing(index_elements=list(keys))

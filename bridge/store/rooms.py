@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, select
 
 from bridge.secrets import SecretBox
 from bridge.store.engine import Database
 from bridge.store.models import JoinedRoomRow
 
 _PASSWORD = "password"
+_KEYS = ("gateway", "user", "room")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +48,25 @@ class JoinedRooms:
         resources: Sequence[str] = (),
     ) -> None:
         """Record the room as joined (again: a new nick or key replaces the old)."""
-        sealed = None if password is None else self._box.encrypt({_PASSWORD: password})
-        values = {
-            "gateway": gateway,
-            "user": user,
-            "room": room,
-            "nick": nick,
-            "password": sealed,
-            "persistent": persistent,
-            "resources": sorted(resources),
-        }
-        async with self._db.session.begin() as session:
-            await session.execute(
-                self._db.upsert(JoinedRoomRow, values, keys=("gateway", "user", "room"))
-            )
+        joined = JoinedRoom(gateway, user, room, nick, password, persistent, tuple(resources))
+        await self.write(gateway, [joined], [])
+
+    async def write(
+        self, gateway: str, rooms: Sequence[JoinedRoom], gone: Sequence[tuple[str, str]]
+    ) -> None:
+        """Record *rooms* and forget the *gone* (user, room) pairs, in one transaction."""
+        async with self._db.engine.begin() as connection:
+            if gone:
+                forget = delete(JoinedRoomRow).where(
+                    JoinedRoomRow.gateway == gateway,
+                    JoinedRoomRow.user == bindparam("gone_user"),
+                    JoinedRoomRow.room == bindparam("gone_room"),
+                )
+                pairs = [{"gone_user": user, "gone_room": room} for user, room in gone]
+                await connection.execute(forget, pairs)
+            if rooms:
+                statement = self._db.upsert_many(JoinedRoomRow, _KEYS)
+                await connection.execute(statement, [self._to_row(room) for room in rooms])
 
     async def remove(self, gateway: str, user: str, room: str) -> bool:
         """Forget the room; True when it was recorded."""
@@ -81,6 +87,18 @@ class JoinedRooms:
         async with self._db.session() as session:
             rows = await session.scalars(query.order_by(JoinedRoomRow.user, JoinedRoomRow.room))
             return [self._to_value(row) for row in rows]
+
+    def _to_row(self, room: JoinedRoom) -> dict[str, object]:
+        password = room.password
+        return {
+            "gateway": room.gateway,
+            "user": room.user,
+            "room": room.room,
+            "nick": room.nick,
+            "password": None if password is None else self._box.encrypt({_PASSWORD: password}),
+            "persistent": room.persistent,
+            "resources": sorted(room.resources),
+        }
 
     def _to_value(self, row: JoinedRoomRow) -> JoinedRoom:
         password = None if row.password is None else self._box.decrypt(row.password)[_PASSWORD]

@@ -131,5 +131,6 @@ async def xmpp_user(prosody: Prosody) -> AsyncIterator[XmppUserFactory]:
 
 
 from tests.bridge_fixture import start_bridge  # noqa: E402
+from tests.synapse_fixtures import matrix_user, synapse  # noqa: E402
 
-__all__ = ["start_bridge"]
+__all__ = ["matrix_user", "start_bridge", "synapse"]

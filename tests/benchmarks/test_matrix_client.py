@@ -6,7 +6,7 @@ import pytest
 
 from benchmarks.matrix_client import MatrixClient, MatrixError
 from bridge.devservers import Synapse
-from tests.matrix.conftest import MatrixUserFactory
+from tests.synapse_fixtures import MatrixUserFactory
 from tests.waiting import wait_until
 
 Seen = list[tuple[str, str, str, str]]  # room_id, sender, body, event_id

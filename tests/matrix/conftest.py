@@ -1,45 +1,17 @@
 """A session-wide Synapse, users registered on it, and matrix-nio clients logged in as them."""
 
 import asyncio
-import itertools
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from nio import AsyncClient, AsyncClientConfig, RoomMessageText, SyncError
 
 from bridge.devservers import MatrixAccount, Synapse
 
-MATRIX_SERVER_NAME = "matrix.localhost"
 SYNC_POLL_MS = 500
 # Without a filter /sync returns at most 10 timeline events per room (see LAB.md).
 SYNC_FILTER = {"room": {"timeline": {"limit": 200}}}
-
-
-@pytest.fixture(scope="session")
-async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Synapse]:
-    """One Synapse for the run: SQLite, loopback client API, rate limits off."""
-    async with Synapse(tmp_path_factory.mktemp("synapse"), MATRIX_SERVER_NAME) as server:
-        yield server
-
-
-class MatrixUserFactory(Protocol):
-    def __call__(self, name: str = "user", *, admin: bool = False) -> Awaitable[MatrixAccount]: ...
-
-
-_user_numbers = itertools.count(1)
-
-
-@pytest.fixture
-def matrix_user(synapse: Synapse) -> MatrixUserFactory:
-    """Registers fresh users on the session Synapse: `await matrix_user("alice")` is @alice7:…"""
-
-    async def register(name: str = "user", *, admin: bool = False) -> MatrixAccount:
-        username = f"{name}{next(_user_numbers)}"
-        return await synapse.register_user(username, secrets.token_urlsafe(16), admin=admin)
-
-    return register
 
 
 MatrixClientFactory = Callable[[MatrixAccount], Awaitable[Any]]

@@ -12,8 +12,9 @@ from slixmpp.xmlstream import StanzaBase
 from bridge.devservers import Synapse
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
-from tests.matrix.conftest import MatrixClientFactory, MatrixUserFactory
+from tests.matrix.conftest import MatrixClientFactory
 from tests.matrix.test_matrix_e2e import register, room_jid, say, shared_room, start_matrix_bridge
+from tests.synapse_fixtures import MatrixUserFactory
 from tests.test_mam_e2e import archive_of
 from tests.test_rooms_e2e import join, self_presence
 from tests.waiting import wait_until

@@ -15,7 +15,7 @@ from bridge.own_messages import FALLBACK_PREFIX
 from plugins.matrix.addresses import contact_of
 from tests.bridge_fixture import BridgeStarter, Running
 from tests.conftest import XmppUserFactory
-from tests.matrix.conftest import MatrixClientFactory, MatrixUserFactory, sync_until, text_message
+from tests.matrix.conftest import MatrixClientFactory, sync_until, text_message
 from tests.matrix.test_matrix_e2e import (
     GRAMMAR,
     joined,
@@ -24,6 +24,7 @@ from tests.matrix.test_matrix_e2e import (
     shared_room,
     start_matrix_bridge,
 )
+from tests.synapse_fixtures import MatrixUserFactory
 from tests.waiting import wait_until
 
 

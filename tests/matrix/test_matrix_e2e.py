@@ -15,7 +15,8 @@ from bridge.devservers import MatrixAccount, Synapse
 from plugins.matrix.addresses import MatrixGrammar, address_of_room, contact_of
 from tests.bridge_fixture import BridgeStarter, Running
 from tests.conftest import XmppUserFactory
-from tests.matrix.conftest import MatrixClientFactory, MatrixUserFactory, sync_until, text_message
+from tests.matrix.conftest import MatrixClientFactory, sync_until, text_message
+from tests.synapse_fixtures import MatrixUserFactory
 from tests.test_rooms_e2e import groupchat, join, self_presence
 from tests.waiting import wait_until
 from tests.xmpp_client import XmppClient

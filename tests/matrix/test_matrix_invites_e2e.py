@@ -14,7 +14,7 @@ from bridge.room_config import ROOM_NAME_VAR
 from plugins.matrix.addresses import contact_of
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
-from tests.matrix.conftest import MatrixClientFactory, MatrixUserFactory, sync_until
+from tests.matrix.conftest import MatrixClientFactory, sync_until
 from tests.matrix.test_matrix_e2e import (
     GRAMMAR,
     logged_in_user,
@@ -22,6 +22,7 @@ from tests.matrix.test_matrix_e2e import (
     shared_room,
     start_matrix_bridge,
 )
+from tests.synapse_fixtures import MatrixUserFactory
 from tests.test_rooms_e2e import join, self_presence
 
 

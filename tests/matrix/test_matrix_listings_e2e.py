@@ -10,8 +10,9 @@ from slixmpp.stanza import Message
 from bridge.devservers import Synapse
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
-from tests.matrix.conftest import MatrixClientFactory, MatrixUserFactory
+from tests.matrix.conftest import MatrixClientFactory
 from tests.matrix.test_matrix_e2e import register, room_jid, shared_room, start_matrix_bridge
+from tests.synapse_fixtures import MatrixUserFactory
 
 
 async def test_rooms_joined_before_registering_are_offered_to_the_client(

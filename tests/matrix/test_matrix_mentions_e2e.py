@@ -5,9 +5,10 @@ from __future__ import annotations
 from bridge.devservers import Synapse
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
-from tests.matrix.conftest import MatrixClientFactory, MatrixUserFactory, sync_until
+from tests.matrix.conftest import MatrixClientFactory, sync_until
 from tests.matrix.test_matrix_e2e import logged_in_user, room_jid, shared_room, start_matrix_bridge
 from tests.matrix.test_matrix_relations_e2e import body_is, nick_of, timeline_event
+from tests.synapse_fixtures import MatrixUserFactory
 from tests.test_rooms_e2e import join, self_presence
 
 

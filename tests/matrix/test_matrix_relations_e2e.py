@@ -25,13 +25,14 @@ from bridge.relation_stanzas import (
 from plugins.matrix.translate import ENCRYPTED_ROOM, UNREADABLE
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
-from tests.matrix.conftest import MatrixClientFactory, MatrixUserFactory, sync_until
+from tests.matrix.conftest import MatrixClientFactory, sync_until
 from tests.matrix.test_matrix_e2e import (
     logged_in_user,
     room_jid,
     shared_room,
     start_matrix_bridge,
 )
+from tests.synapse_fixtures import MatrixUserFactory
 from tests.test_relations_e2e import carrying, element_of
 from tests.test_rooms_e2e import groupchat, join, self_presence
 from tests.xmpp_client import XmppClient

@@ -19,8 +19,9 @@ from slixmpp.stanza import Message
 from bridge.devservers import Synapse
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
-from tests.matrix.conftest import MatrixClientFactory, MatrixUserFactory
+from tests.matrix.conftest import MatrixClientFactory
 from tests.matrix.test_matrix_e2e import logged_in_user, room_jid, shared_room, start_matrix_bridge
+from tests.synapse_fixtures import MatrixUserFactory
 from tests.test_rooms_e2e import join, self_presence
 from tests.waiting import wait_until
 from tests.xmpp_client import XmppClient

@@ -11,12 +11,8 @@ from bridge.devservers import ServerError, Synapse
 from bridge.devservers.ports import LOOPBACK
 from bridge.devservers.process import accepts_connections
 from bridge.devservers.synapse import SYNAPSE_PYTHON_VARIABLE, register_with_shared_secret
-from tests.matrix.conftest import (
-    MatrixClientFactory,
-    MatrixUserFactory,
-    sync_until,
-    text_message,
-)
+from tests.matrix.conftest import MatrixClientFactory, sync_until, text_message
+from tests.synapse_fixtures import MatrixUserFactory
 
 
 async def send_text(client: Any, room_id: str, body: str) -> None:

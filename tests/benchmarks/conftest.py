@@ -1,5 +1,0 @@
-"""The Synapse fixtures of tests/matrix, for the Matrix measuring client."""
-
-from tests.matrix.conftest import matrix_user, synapse
-
-__all__ = ["matrix_user", "synapse"]

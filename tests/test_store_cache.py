@@ -45,6 +45,15 @@ async def test_a_users_scopes_are_read_in_one_query_and_then_from_memory(store: 
         assert await store.registrations.get(GW, ALICE) is None
 
     assert server is not None and server.values == {"nick": "al"} and server.secrets == {"pw": "s"}
+    # Who has settings, Alice's settings, who is registered: then nothing more.
+    assert len(statements) == 3, statements
+
+
+async def test_users_without_rows_cost_no_query(store: Store) -> None:
+    statements = count_statements(store)
+    for n in range(20):
+        assert await store.settings.get(GW, f"u{n}@example.org", "roster") is None
+        assert await store.registrations.get(GW, f"u{n}@example.org") is None
     assert len(statements) == 2, statements
 
 
@@ -64,8 +73,12 @@ async def test_writes_and_removing_the_user_are_seen_by_the_next_read(store: Sto
     assert await store.registrations.get(GW, ALICE) is None
 
 
+async def everybody(gateway: str) -> list[str]:
+    return ["a", "b", "c", ALICE]
+
+
 async def test_a_read_that_raced_a_write_is_not_kept() -> None:
-    cache: UserCache[str] = UserCache()
+    cache: UserCache[str] = UserCache(absent="", holders=everybody)
     reading = asyncio.Event()
     release = asyncio.Event()
 
@@ -77,16 +90,41 @@ async def test_a_read_that_raced_a_write_is_not_kept() -> None:
     async def fresh() -> str:
         return "after the write"
 
-    racing = asyncio.create_task(cache.get((GW, ALICE), stale))
+    racing = asyncio.create_task(cache.get(GW, ALICE, stale))
     await reading.wait()
-    cache.invalidate((GW, ALICE))
+    cache.invalidate(GW, ALICE)
     release.set()
     assert await racing == "before the write"
-    assert await cache.get((GW, ALICE), fresh) == "after the write"
+    assert await cache.get(GW, ALICE, fresh) == "after the write"
+
+
+async def test_a_list_of_users_that_raced_a_write_is_not_kept() -> None:
+    listing = asyncio.Event()
+    release = asyncio.Event()
+    lists = 0
+
+    async def holders(gateway: str) -> list[str]:
+        nonlocal lists
+        lists += 1
+        listing.set()
+        await release.wait()
+        return []
+
+    async def load() -> str:
+        return "written"
+
+    cache: UserCache[str] = UserCache(absent="", holders=holders)
+    racing = asyncio.create_task(cache.get(GW, ALICE, load))
+    await listing.wait()
+    cache.invalidate(GW, ALICE)
+    release.set()
+    assert await racing == "written"
+    assert await cache.get(GW, "bob@example.org", load) == ""
+    assert lists == 2
 
 
 async def test_the_earliest_user_read_makes_room_for_a_new_one() -> None:
-    cache: UserCache[str] = UserCache(capacity=2)
+    cache: UserCache[str] = UserCache(absent="", holders=everybody, capacity=2)
     loads: list[str] = []
 
     def loader(user: str) -> Any:
@@ -97,5 +135,5 @@ async def test_the_earliest_user_read_makes_room_for_a_new_one() -> None:
         return load
 
     for user in ["a", "b", "c", "c", "a"]:
-        assert await cache.get((GW, user), loader(user)) == user
+        assert await cache.get(GW, user, loader(user)) == user
     assert loads == ["a", "b", "c", "a"]

@@ -32,16 +32,22 @@ class Registration:
 class Registrations:
     """Read and write registrations; secrets are sealed with the store's :class:`SecretBox`.
 
-    Reads of one user come from a cache (each login reads the registration) dropped on writes.
+    Reads of one user come from a cache (each login reads the registration) dropped on writes;
+    unregistered users are known from one list per gateway.
     """
 
     def __init__(self, db: Database, box: SecretBox) -> None:
         self._db = db
         self._box = box
-        self._cache: UserCache[Registration | None] = UserCache()
+        self._cache: UserCache[Registration | None] = UserCache(absent=None, holders=self._users)
 
     async def get(self, gateway: str, user: str) -> Registration | None:
-        return await self._cache.get((gateway, user), lambda: self._read(gateway, user))
+        return await self._cache.get(gateway, user, lambda: self._read(gateway, user))
+
+    async def _users(self, gateway: str) -> list[str]:
+        query = select(RegistrationRow.user).where(RegistrationRow.gateway == gateway)
+        async with self._db.engine.connect() as connection:
+            return list((await connection.scalars(query)).all())
 
     async def _read(self, gateway: str, user: str) -> Registration | None:
         async with self._db.session() as session:
@@ -50,7 +56,7 @@ class Registrations:
 
     def forget(self, gateway: str, user: str) -> None:
         """The user's row was changed behind the table's back (removed with the user)."""
-        self._cache.invalidate((gateway, user))
+        self._cache.invalidate(gateway, user)
 
     async def put(
         self,
@@ -80,14 +86,14 @@ class Registrations:
                 row = (await session.scalars(statement)).one()
                 return self._to_value(row)
         finally:
-            self._cache.invalidate((gateway, user))
+            self._cache.invalidate(gateway, user)
 
     async def delete(self, gateway: str, user: str) -> bool:
         """Remove the registration; True when there was one."""
         try:
             return await self._db.delete(RegistrationRow, gateway=gateway, user=user)
         finally:
-            self._cache.invalidate((gateway, user))
+            self._cache.invalidate(gateway, user)
 
     async def list_for_gateway(self, gateway: str) -> list[Registration]:
         """Every registration of *gateway*, ordered by user: the sessions to resume at start."""

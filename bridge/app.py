@@ -7,18 +7,21 @@ import logging
 import signal
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bridge.attachments import MediaPublisher
 from bridge.config import Config, ConfigError, load_config
 from bridge.errors import BadRequest
 from bridge.gateway import Gateway
-from bridge.http.app import HttpServer
 from bridge.http.signing import MediaSigner
 from bridge.loader import load_network
 from bridge.secrets import load_key
 from bridge.store.archive_writer import ArchiveWriter
 from bridge.store.migrate import upgrade
 from bridge.store.store import Store
+
+if TYPE_CHECKING:
+    from bridge.http.app import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,13 @@ class Bridge:
             log.info("gateway %s (%s) started", gateway_config.domain, network.name)
 
     async def _start_http(self) -> None:
-        """Listen for health checks, metrics and media before any gateway makes links."""
+        """Listen for health checks, metrics and media before any gateway makes links.
+
+        The server's library (aiohttp: ~120 modules, ~12 MB) is imported only here, so a
+        gateway with HTTP off, as by default, runs without it.
+        """
+        from bridge.http.app import HttpServer
+
         secrets_key = self.config.secrets.encryption_key(self.environ)
         assert secrets_key is not None, "load_key() has refused a missing key"
         self._signer = MediaSigner.from_secrets_key(secrets_key)

@@ -58,3 +58,14 @@ def test_run_keeps_pygments_out_of_slixmpp(tmp_path: Path) -> None:
     )
 
     assert _imported(program, "slixmpp", "pygments") == ["slixmpp"]
+
+
+def test_a_gateway_with_http_off_runs_without_aiohttp() -> None:
+    program = (
+        "from bridge.app import Bridge\n"
+        "from bridge.loader import load_network\n"
+        "load_network('irc', {})\n"
+        "load_network('matrix', {})"
+    )
+
+    assert _imported(program, "aiohttp") == []

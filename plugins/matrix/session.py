@@ -4,7 +4,7 @@ A room the user has not joined from XMPP stays quiet: its state is kept up to da
 messages are held (bounded) until the core asks to join it, then the room is announced
 with everyone in it and the held messages follow. Announcing rooms unasked would make the
 core's restart rejoin believe the user's clients were already back in them.
-Direct chats (``m.direct``) are no rooms to XMPP: their messages come from the contact.
+Direct chats (``m.direct``, plugins.matrix.direct_chats) are no rooms to XMPP.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from aiohttp import ClientError
-from nio import ErrorResponse, JoinResponse, RoomCreateResponse, RoomGetStateResponse
+from nio import ErrorResponse, JoinResponse, RoomGetStateResponse
 
-from bridge.addressing import AddressError, ContactAddress, RoomAddress, ServerAddress
+from bridge.addressing import ContactAddress, RoomAddress, ServerAddress
 from bridge.errors import (
     LegacyError,
     NoSuchContact,
@@ -60,8 +60,9 @@ from bridge.events import (
 from bridge.network import LoginContext, RoomListing, SoftwareVersion
 from plugins.matrix import actions
 from plugins.matrix.actions import failure
-from plugins.matrix.addresses import address_of_room, contact_of, room_id_of, user_id_of
+from plugins.matrix.addresses import address_of_room, room_id_of, user_id_of
 from plugins.matrix.backfill import history_of, listed_address
+from plugins.matrix.direct_chats import DIRECT_TYPE, DirectChats
 from plugins.matrix.media import MatrixMedia
 from plugins.matrix.members import RoomMembers
 from plugins.matrix.presence import PresenceRelay
@@ -76,8 +77,6 @@ from plugins.matrix.room_state import (
 from plugins.matrix.settings import MatrixOptions
 from plugins.matrix.sync_loop import (
     MatrixApi,
-    MatrixHttpError,
-    RawEvent,
     RoomUpdate,
     SyncBatch,
     SyncLoop,
@@ -96,7 +95,6 @@ log = logging.getLogger(__name__)
 
 HELD_MESSAGES_PER_ROOM = 200
 TYPING_TIMEOUT_MS = 30_000
-DIRECT_TYPE = "m.direct"
 
 
 @dataclass(slots=True)
@@ -133,8 +131,7 @@ class MatrixSession:
         self.media = MatrixMedia(client, context.hosts)
         self._user_id: str = client.user_id
         self._rooms: dict[str, _Room] = {}
-        self._direct: dict[str, list[str]] = {}
-        """Our m.direct account data: a Matrix user id → their direct chat rooms."""
+        self._direct = DirectChats(client, self._api, self._user_id, self._emit)
         self._presence = PresenceRelay(
             self._api, self._user_id, self._emit, lambda user_id: user_id in self._direct
         )
@@ -155,7 +152,7 @@ class MatrixSession:
 
     async def _run(self) -> None:
         try:
-            await self._load_direct()
+            await self._direct.load()
             await self._loop.run()
         except asyncio.CancelledError:
             raise
@@ -187,18 +184,18 @@ class MatrixSession:
             await self._announce_again()
         for event in batch.account_data:
             if event.get("type") == DIRECT_TYPE:
-                self._set_direct(event.get("content"))
+                self._direct.take(event.get("content"))
         for update in batch.joined:
             self._take_room(update, history=batch.initial)
             if batch.initial:
                 self._list(update)
         for room_id, invite_state in batch.invited.items():
-            await self._answer_invite(room_id, invite_state)
+            await self._direct.answer_invite(room_id, invite_state)
         self._presence.take(batch.presence)
 
     def _list(self, update: RoomUpdate) -> None:
         """At the first sync: the user's rooms and direct contacts, offered to the client."""
-        contact = self._contact_of_direct(update.room_id)
+        contact = self._direct.contact_of_room(update.room_id)
         name = state_text(update.state, "m.room.name", "name") or ""
         if contact is not None:
             self._emit(ContactListed(contact, name))
@@ -239,7 +236,7 @@ class MatrixSession:
                 self._deliver(room, context, event)
 
     def _context_of(self, room: _Room) -> RoomContext:
-        direct = self._contact_of_direct(room.room_id)
+        direct = self._direct.contact_of_room(room.room_id)
         address = room.addresses[0] if room.addresses else address_of_room(room.room_id)
         return RoomContext(address, self._user_id, room.members, direct=direct, book=room.book)
 
@@ -253,96 +250,6 @@ class MatrixSession:
             return
         for address in room.addresses:
             self._emit(_readdress(event, address))
-
-    # ------------------------------------------------------------------ direct chats
-
-    async def _load_direct(self) -> None:
-        try:
-            content = await self._api.request("GET", self._direct_path())
-        except (MatrixHttpError, ClientError, TimeoutError) as error:  # none yet, or not now
-            log.debug("no m.direct for %s: %s", self._user_id, error)
-            return
-        self._set_direct(content)
-
-    def _direct_path(self) -> str:
-        return f"/user/{self._user_id}/account_data/{DIRECT_TYPE}"
-
-    def _set_direct(self, content: object) -> None:
-        if not isinstance(content, dict):
-            return
-        self._direct = {
-            user: [room for room in rooms if isinstance(room, str)]
-            for user, rooms in content.items()
-            if isinstance(user, str) and isinstance(rooms, list)
-        }
-
-    def _contact_of_direct(self, room_id: str) -> ContactAddress | None:
-        for user_id, rooms in self._direct.items():
-            if room_id in rooms:
-                try:
-                    return contact_of(user_id)
-                except AddressError:
-                    return None
-        return None
-
-    async def _remember_direct(self, user_id: str, room_id: str) -> None:
-        rooms = self._direct.setdefault(user_id, [])
-        if room_id not in rooms:
-            rooms.append(room_id)
-        await self._api.request("PUT", self._direct_path(), body=self._direct)
-
-    async def _answer_invite(self, room_id: str, invite_state: Sequence[RawEvent]) -> None:
-        """Accept invitations to direct chats; tell the user of the others (XEP-0249's way)."""
-        own = next(
-            (
-                e
-                for e in invite_state
-                if e.get("type") == "m.room.member" and e.get("state_key") == self._user_id
-            ),
-            None,
-        )
-        content = own.get("content") if own is not None else None
-        inviter = own.get("sender") if own is not None else None
-        if not isinstance(content, dict) or not isinstance(inviter, str):
-            return
-        if content.get("is_direct") is not True:
-            self._tell_invitation(inviter, room_id, invite_state)
-            return
-        try:
-            answer = await self._client.join(room_id)
-            if not isinstance(answer, JoinResponse):
-                raise failure(answer, "joining refused")
-            await self._remember_direct(inviter, room_id)
-            self._emit(ContactListed(contact_of(inviter)))  # a new contact, offered once
-        except AddressError:
-            pass
-        except (LegacyError, MatrixHttpError, ClientError, TimeoutError) as error:
-            log.info("could not accept %s's direct chat %s: %s", inviter, room_id, error)
-
-    def _tell_invitation(
-        self, inviter: str, room_id: str, invite_state: Sequence[RawEvent]
-    ) -> None:
-        try:
-            contact = contact_of(inviter)
-        except AddressError:
-            return
-        label = state_text(invite_state, "m.room.canonical_alias", "alias") or room_id
-        name = state_text(invite_state, "m.room.name", "name")
-        named = f" ({name})" if name else ""
-        text = f"{inviter} invites you to {label}{named}: join {label} here to accept."
-        self._emit(MessageIn(contact, text, notice=True))
-
-    async def _direct_room(self, contact: ContactAddress) -> str:
-        user_id = user_id_of(contact)
-        rooms = self._direct.get(user_id)
-        if rooms:
-            return rooms[-1]
-        answer = await self._client.room_create(is_direct=True, invite=[user_id])
-        if not isinstance(answer, RoomCreateResponse):
-            raise failure(answer, f"Could not open a chat with {user_id}", NoSuchContact)
-        await self._remember_direct(user_id, answer.room_id)
-        self._emit(ContactListed(contact))
-        return str(answer.room_id)
 
     # ------------------------------------------------------------------ core → Matrix
 
@@ -433,7 +340,7 @@ class MatrixSession:
         if isinstance(target, ServerAddress):
             raise NotSupported("A Matrix server takes no messages: write to a room or a person.")
         room_id = (
-            await self._direct_room(target)
+            await self._direct.room_with(target)
             if isinstance(target, ContactAddress)
             else self._joined_id(target)
         )
@@ -450,10 +357,13 @@ class MatrixSession:
     async def _relate(self, action: React | Retract | MarkDisplayed) -> None:
         """A reaction, removal or read marker in a joined room or an existing direct chat."""
         target = action.target
-        rooms = self._direct.get(user_id_of(target)) if isinstance(target, ContactAddress) else None
-        if isinstance(target, ContactAddress) and not rooms:
-            raise NoSuchContact(f"There is no chat with {user_id_of(target)} yet.")
-        room_id = rooms[-1] if rooms else self._joined_id(cast(RoomAddress, target))
+        if isinstance(target, ContactAddress):
+            direct = self._direct.existing(target)
+            if direct is None:
+                raise NoSuchContact(f"There is no chat with {user_id_of(target)} yet.")
+            room_id = direct
+        else:
+            room_id = self._joined_id(target)
         if isinstance(action, React):
             book = self._rooms.setdefault(room_id, _Room(room_id)).book
             await actions.react(self._client, room_id, book, self._user_id, action)
@@ -477,10 +387,10 @@ class MatrixSession:
     async def _typing(self, action: SendTyping) -> None:
         target = action.target
         if isinstance(target, ContactAddress):
-            rooms = self._direct.get(user_id_of(target))
-            if not rooms:
+            direct = self._direct.existing(target)
+            if direct is None:
                 return  # no chat yet: nothing to show typing in
-            room_id = rooms[-1]
+            room_id = direct
         else:
             room_id = self._joined_id(target)
         await self._client.room_typing(room_id, action.active, TYPING_TIMEOUT_MS)

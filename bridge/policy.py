@@ -133,6 +133,10 @@ class HostPolicy:
             )
 
     async def _lookup(self, name: str, port: int) -> list[str]:
+        try:  # an address already: no trip to the resolver's thread
+            return [str(ipaddress.ip_address(name))]
+        except ValueError:
+            pass
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self._resolve_timeout):

@@ -63,6 +63,7 @@ class SessionManager:
         self._store_for = store_for
         self._max_sessions = max_sessions
         self._users: dict[str, UserState] = {}
+        self._logged_in = 0
 
     def users(self) -> list[str]:
         return [u for u, s in self._users.items() if s.session is not None]
@@ -81,7 +82,7 @@ class SessionManager:
         if state.session is not None:
             return state.session
         if state.login is None:
-            if sum(1 for s in self._users.values() if s.session) >= self._max_sessions:
+            if self._logged_in >= self._max_sessions:
                 raise Forbidden("The gateway serves as many users as its operator allows.")
             state.login = asyncio.get_running_loop().create_task(self._login(user))
         task = state.login
@@ -113,6 +114,7 @@ class SessionManager:
         session = await self.network.login(context)
         state = self._users.setdefault(user, UserState())
         state.session = session
+        self._logged_in += 1
         log.info("logged in %s", user)
         presence = self.aggregate_presence(user)
         if presence is not None and presence.show is not Show.AVAILABLE:
@@ -181,6 +183,7 @@ class SessionManager:
             login.cancel()
         if session is None:
             return False
+        self._logged_in -= 1
         try:
             await session.close(reason)
         except Exception:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bridge.config import GatewayConfig, HostPolicyConfig, RegistrationPolicy
@@ -52,6 +54,16 @@ def hosts(**settings: object) -> HostPolicy:
 
 async def test_public_address_is_allowed_by_default() -> None:
     assert await hosts().resolve(PUBLIC, 6667) == [PUBLIC]
+
+
+async def test_an_address_is_checked_without_the_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def no_resolver(*_args: object, **_kwargs: object) -> list[object]:
+        raise AssertionError("getaddrinfo asked for an address")
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", no_resolver)
+    assert await hosts(allow_private=True).resolve("127.0.0.1", 6667) == ["127.0.0.1"]
+    with pytest.raises(Forbidden, match="loopback"):
+        await hosts().resolve("::1", 6667)
 
 
 async def test_deny_is_checked_before_allow() -> None:

@@ -11,7 +11,7 @@ from bridge.network import LoginContext
 from plugins.irc.admission import ConnectLimiter
 from plugins.irc.network import IrcNetwork
 from plugins.irc.session import IrcSession
-from tests.irc.test_sasl_external import Loopback
+from tests.irc.loopback import Loopback
 from tests.memory_store import MemoryStore
 
 SERVER = "busy.example"

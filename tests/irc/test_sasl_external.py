@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,58 +16,12 @@ from bridge.network import LoginContext
 from plugins.irc.network import IrcNetwork, server_scope
 from plugins.irc.protocol.sasl import SaslExternal, SaslPlain
 from plugins.irc.settings import ServerSettings
+from tests.irc.loopback import Loopback
+from tests.irc.sasl_server import ScriptedSaslServer
 from tests.irc.test_transport import Certificate, make_certificate, server_context
 from tests.memory_store import MemoryStore
 
 SERVER = "irc.example.org"
-
-
-class Loopback:
-    async def resolve(self, host: str, port: int) -> list[str]:
-        return ["127.0.0.1"]
-
-
-class SaslServer:
-    """A TLS IRC server that wants a client certificate and accepts SASL EXTERNAL for it."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self.context = context
-        self.peer_certificate: bytes | None = None
-        self.lines: list[str] = []
-        self._server: asyncio.Server | None = None
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    async def __aenter__(self) -> SaslServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.context)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.peer_certificate = writer.get_extra_info("ssl_object").getpeercert(True)
-        answers = {
-            "CAP LS 302": ["CAP * LS :sasl=EXTERNAL"],
-            "CAP REQ :sasl": ["CAP * ACK :sasl"],
-            "CAP REQ sasl": ["CAP * ACK :sasl"],
-            "AUTHENTICATE EXTERNAL": ["AUTHENTICATE +"],
-            "AUTHENTICATE +": ["900 alice alice!a@h alice :Logged in", "903 alice :SASL ok"],
-            "CAP END": ["001 alice :Welcome", "376 alice :End of MOTD"],
-        }
-        while line := await reader.readline():
-            text = line.decode().strip()
-            self.lines.append(text)
-            for answer in answers.get(text, []):
-                writer.write(f":sasl.test {answer}\r\n".encode())
-            if text.startswith("QUIT"):
-                writer.close()
-                return
 
 
 def network(certificate: Certificate | None, tls_port: int = 6697) -> IrcNetwork:
@@ -130,15 +83,15 @@ def test_presets_with_unusable_certificate_files_are_refused(
 @pytest.fixture
 async def sasl_server(
     tmp_path: Path, gateway_certificate: Certificate
-) -> AsyncIterator[tuple[SaslServer, Certificate]]:
+) -> AsyncIterator[tuple[ScriptedSaslServer, Certificate]]:
     server_certificate = make_certificate(tmp_path, "localhost")
     context = server_context(server_certificate, client_ca=gateway_certificate.certfile)
-    async with SaslServer(context) as server:
+    async with ScriptedSaslServer("EXTERNAL", accepted="+", context=context) as server:
         yield server, server_certificate
 
 
 async def test_a_user_who_chose_external_logs_in_with_the_certificate(
-    sasl_server: tuple[SaslServer, Certificate], gateway_certificate: Certificate
+    sasl_server: tuple[ScriptedSaslServer, Certificate], gateway_certificate: Certificate
 ) -> None:
     server, server_certificate = sasl_server
     irc = network(gateway_certificate, tls_port=server.port)

@@ -11,6 +11,7 @@ from bridge.network import LoginContext
 from plugins.irc.network import IrcNetwork
 from plugins.irc.protocol.webirc import pseudo_identity
 from plugins.irc.settings import NetworkPreset
+from tests.irc.loopback import Loopback
 from tests.memory_store import MemoryStore
 
 PREFIX = ipaddress.IPv6Network("fd12:3456:789a::/64")
@@ -51,11 +52,6 @@ def test_without_a_prefix_each_gateway_domain_gets_its_own_ula_64() -> None:
 def test_bad_webirc_presets_are_refused(preset: dict[str, object], complaint: str) -> None:
     with pytest.raises(ValueError, match=complaint):
         IrcNetwork({"networks": {"irc.example.org": preset}})
-
-
-class Loopback:
-    async def resolve(self, host: str, port: int) -> list[str]:
-        return ["127.0.0.1"]
 
 
 def login_context(user: str, store: MemoryStore) -> LoginContext:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from xml.etree import ElementTree as ET
 
 import pytest
-from slixmpp.stanza import Iq, Message, Presence
+from slixmpp.stanza import Message, Presence
 from slixmpp.xmlstream import StanzaBase
 
 from bridge.devservers import Ngircd
@@ -23,11 +23,10 @@ from tests.irc.conftest import (
     unavailable,
     unique,
 )
+from tests.muc_admin import admin_set
 from tests.test_rooms_e2e import groupchat, join
-from tests.xmpp_client import XmppClient
 
 NS_MUC_USER = "http://jabber.org/protocol/muc#user"
-NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin"
 
 
 def muc_item(stanza: StanzaBase) -> ET.Element:
@@ -44,15 +43,6 @@ def has_power(role: str, affiliation: str) -> Callable[[StanzaBase], bool]:
         )
 
     return match
-
-
-async def admin_set(client: XmppClient, room: str, **item: str) -> Iq:
-    iq = client.Iq()
-    iq["to"] = room
-    iq["type"] = "set"
-    query = ET.SubElement(iq.xml, f"{{{NS_MUC_ADMIN}}}query")
-    ET.SubElement(query, f"{{{NS_MUC_ADMIN}}}item", item)
-    return await client.iq(iq)
 
 
 def privmsg(channel: str, text: str | None = None) -> Callable[[IrcMessage], bool]:

@@ -9,7 +9,6 @@ from bridge.devservers import Synapse
 from plugins.matrix.addresses import contact_of
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
-from tests.irc.test_irc_channels_e2e import admin_set
 from tests.matrix.conftest import MatrixClientFactory
 from tests.matrix.test_matrix_e2e import (
     GRAMMAR,
@@ -19,6 +18,7 @@ from tests.matrix.test_matrix_e2e import (
     start_matrix_bridge,
 )
 from tests.matrix.test_matrix_relations_e2e import nick_of
+from tests.muc_admin import admin_set
 from tests.synapse_fixtures import MatrixUserFactory
 from tests.test_rooms_e2e import groupchat, join, self_presence
 

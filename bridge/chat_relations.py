@@ -14,14 +14,12 @@ from bridge.addressing import ContactAddress, ServerAddress
 from bridge.events import Displayed, LegacyEvent, MessageIn, MessageSent, Reaction, Retraction
 from bridge.message_ids import KnownMessage, MessageIds
 from bridge.relation_stanzas import (
-    add_replace,
-    add_reply,
+    Decorate,
     displayed_message,
     reactions_message,
+    relation_links,
     retraction_message,
 )
-
-Decorate = Callable[[Message], None]
 
 
 class ChatRelations:
@@ -43,16 +41,11 @@ class ChatRelations:
         assert isinstance(source, ContactAddress | ServerAddress)
         replaced = self._known(user, source, event.replaces)
         answered = self._known(user, source, event.reply_to)
-        if replaced is None and answered is None:
-            return None
-
-        def decorate(message: Message) -> None:
-            if replaced is not None:
-                add_replace(message, replaced.message_id)
-            if answered is not None:
-                add_reply(message, answered.message_id, answered.author or None)
-
-        return decorate
+        return relation_links(
+            None if replaced is None else replaced.message_id,
+            None if answered is None else answered.message_id,
+            None if answered is None else answered.author or None,
+        )
 
     def handle(self, user: str, event: LegacyEvent) -> bool:
         """Apply a relation event about a chat; False when it is not one."""

@@ -9,6 +9,7 @@ what the legacy network reports. No ids are translated here.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
@@ -26,6 +27,9 @@ NS_MODERATE = "urn:xmpp:message-moderate:1"
 NS_MARKERS = "urn:xmpp:chat-markers:0"
 NS_CHAT_STATES = "http://jabber.org/protocol/chatstates"
 NS_HINTS = "urn:xmpp:hints"
+
+Decorate = Callable[[Message], None]
+"""Adds elements to a stanza about to be sent."""
 
 
 def relation_features(capabilities: Capabilities) -> tuple[str, ...]:
@@ -160,6 +164,23 @@ def add_reply(message: Message, original_id: str, author: str | None) -> None:
     if author:
         attributes["to"] = author
     ET.SubElement(message.xml, f"{{{NS_REPLY}}}reply", attributes)
+
+
+def relation_links(
+    replaced_id: str | None, answered_id: str | None, answered_author: str | None
+) -> Decorate | None:
+    """The <replace/> and <reply/> an incoming message needs, by the ids its recipient knows
+    the originals by (chats and rooms differ); None when neither original is known."""
+    if replaced_id is None and answered_id is None:
+        return None
+
+    def decorate(message: Message) -> None:
+        if replaced_id is not None:
+            add_replace(message, replaced_id)
+        if answered_id is not None:
+            add_reply(message, answered_id, answered_author)
+
+    return decorate
 
 
 def add_markable(message: Message) -> None:

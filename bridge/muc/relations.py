@@ -28,16 +28,14 @@ from bridge.muc.ports import ArchivedMessage
 from bridge.muc.state import RoomRegistry, RoomState
 from bridge.relation_stanzas import (
     ClientRelations,
-    add_replace,
-    add_reply,
+    Decorate,
     chat_state_message,
     displayed_message,
     reactions_message,
+    relation_links,
     retraction_message,
     signal_copy,
 )
-
-Decorate = Callable[[Message], None]
 
 
 class RoomRelations:
@@ -91,17 +89,12 @@ class RoomRelations:
         """The <replace/> and <reply/> an incoming message needs, when the originals are known."""
         replaced = self._known(user, state, event.replaces)
         answered = self._known(user, state, event.reply_to)
-        if replaced is None and answered is None:
-            return None
-
-        def decorate(message: Message) -> None:
-            if replaced is not None:
-                add_replace(message, replaced.message_id)
-            if answered is not None:
-                author = answered.author and self._output.occupant_jid(state.room, answered.author)
-                add_reply(message, answered.stanza_id, author or None)
-
-        return decorate
+        author = answered.author if answered is not None else ""
+        return relation_links(
+            None if replaced is None else replaced.message_id,
+            None if answered is None else answered.stanza_id,
+            self._output.occupant_jid(state.room, author) if author else None,
+        )
 
     def handle(self, user: str, event: LegacyEvent) -> bool:
         """Apply a relation event about a room; False when it is not one."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Mapping
@@ -126,8 +127,18 @@ class Bridge:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await self.start()
+        _set_start_up_aside()
         try:
             await stop.wait()
         finally:
             log.info("stopping")
             await self.stop()
+
+
+def _set_start_up_aside() -> None:
+    """Keep what start-up built (modules, classes, models: ~100k objects that live as long as
+    the process) out of the cyclic collector's full passes, each of which would otherwise walk
+    them all: a 50-90 ms stop of the event loop, felt as a latency spike. No collection first:
+    it would cost such a stop now, to free the ~1,000 objects start-up left behind."""
+    gc.freeze()
+    log.debug("start-up done: %d objects set aside from garbage collection", gc.get_freeze_count())

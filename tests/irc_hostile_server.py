@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from bridge.devservers.ports import LOOPBACK
+from tests.waiting import wait_until
 
 TIMEOUT = 10.0
 NAME = "hostile.example"
@@ -36,11 +39,22 @@ class HostileConnection:
                     return line
 
     async def send(self, *chunks: bytes) -> None:
-        """Write each chunk as its own TCP segment, so the client reads them separately."""
+        """Write each chunk once the client has read all before it, so that it reads each
+        chunk on its own (a character cut across two chunks is cut across two reads)."""
         for chunk in chunks:
             self._writer.write(chunk)
             await self._writer.drain()
-            await asyncio.sleep(0.05)  # let the client read this chunk on its own
+            await self._until_read()
+
+    async def _until_read(self) -> None:
+        """Until the client has read every byte written to it: nothing of ours unacknowledged
+        and nothing waiting in its receive queue, as the kernel tells in /proc/net/tcp (Linux)."""
+        peer = self._writer.get_extra_info("peername")
+        ours = _proc_tcp_address(self._writer.get_extra_info("sockname"))
+        theirs = _proc_tcp_address(peer)
+        await wait_until(
+            lambda: _queued(ours, theirs) == (0, 0), TIMEOUT, f"the client {peer} to read all sent"
+        )
 
     async def welcome(self, *before: bytes) -> str:
         """Answer CAP and registration (after the *before* bytes); return the client's nick."""
@@ -68,6 +82,26 @@ class HostileConnection:
         self._writer.close()
         with contextlib.suppress(OSError):
             await self._writer.wait_closed()
+
+
+def _proc_tcp_address(address: tuple[str, int]) -> str:
+    """An IPv4 socket address as /proc/net/tcp writes it: 127.0.0.1:6667 is 0100007F:1A0B."""
+    host, port = address
+    return f"{int.from_bytes(socket.inet_aton(host), 'little'):08X}:{port:04X}"
+
+
+def _queued(ours: str, theirs: str) -> tuple[int, int]:
+    """Bytes of the connection ours ⇄ theirs in flight: (our send queue, their receive queue)."""
+    sent = received = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, _, queues = line.split()[1:5]
+        if (local, remote) == (ours, theirs):
+            sent = int(queues.split(":")[0], 16)
+        elif (local, remote) == (theirs, ours):
+            received = int(queues.split(":")[1], 16)
+    if sent is None or received is None:
+        raise AssertionError(f"no connection {ours} ⇄ {theirs} in /proc/net/tcp")
+    return sent, received
 
 
 Script = Callable[[HostileConnection], Awaitable[None]]

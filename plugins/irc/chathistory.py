@@ -9,7 +9,6 @@ few channels' worth of ids, a few open batches, a hundred lines per channel.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +27,8 @@ NEEDED_CAPS = frozenset({"draft/chathistory", "batch"})
 @dataclass(slots=True)
 class _Seen:
     last: datetime | None = None
-    ids: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_IDS_PER_CHANNEL))
+    ids: list[str] = field(default_factory=list)
+    """The newest msgids, oldest first (a list: an empty deque weighs 600 bytes)."""
 
     def reference(self) -> str | None:
         """Where the gap starts, in CHATHISTORY's words."""
@@ -53,6 +53,7 @@ class SeenHistory:
             return False
         if msgid is not None:
             seen.ids.append(msgid)
+            del seen.ids[:-MAX_IDS_PER_CHANNEL]
         if when is not None and (seen.last is None or when > seen.last):
             seen.last = when
         return True

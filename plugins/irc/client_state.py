@@ -31,6 +31,7 @@ from bridge.network import RoomListing
 from plugins.irc.channels import Channel, Phase, join_error, power_lines
 from plugins.irc.chathistory import HistoryReplay, SeenHistory, server_time
 from plugins.irc.echoes import EchoMatcher
+from plugins.irc.membership import HANDLERS as MEMBERSHIP_HANDLERS
 from plugins.irc.membership import Identity, Membership
 from plugins.irc.protocol import ctcp
 from plugins.irc.protocol.casemap import fold, same
@@ -46,12 +47,15 @@ from plugins.irc.user_input import (
     raw_lines,
     valid_nick,
 )
+from plugins.irc.watch import REPLIES as WATCH_REPLIES
 from plugins.irc.watch import ContactWatch
 
 log = logging.getLogger(__name__)
 
 Output = LegacyEvent | IrcMessage
-Handler = Callable[[IrcMessage], list[Output]]
+Replies = Callable[[IrcMessage], bool | Sequence[Output] | None]
+"""Takes a reply to a query of ours: True (taken, nothing to say), outputs, or None/False
+(not ours: a numeric for the user)."""
 
 # Numerics that tell a user nothing: replies to the bridge's own queries, or away acks.
 _SILENT_NUMERICS = frozenset({"302", "305", "306", "329", "333", "366"})
@@ -85,32 +89,11 @@ class IrcClientState:
         self._wanted_nick: str | None = None
         self._away: str | None = None
         self._lost = False
-        self._list = ChannelList(server, lambda: self._features)
-        self._ctcp = CtcpQuestions(lambda: self._members.channels.casemapping)
-        self._watch = ContactWatch(server, lambda: self._features, self._members.shares_channel)
+        self._list = ChannelList(server, self._current_features)
+        self._ctcp = CtcpQuestions(self._casemapping)
+        self._watch = ContactWatch(server, self._current_features, self._members.shares_channel)
         self.history = SeenHistory(features.casemapping)
-        self._replay = HistoryReplay(lambda: self._caps, lambda: self._features)
-        self._handlers: dict[str, Handler] = {
-            "PING": lambda message: [cmd("PONG", *message.params)],
-            "PRIVMSG": self._on_text,
-            "NOTICE": self._on_text,
-            "AWAY": self._on_away,
-            "INVITE": self._on_invite,
-            "CHGHOST": self._on_chghost,
-            "CAP": self._on_cap,
-            "005": self._on_isupport,
-            "301": self._on_away_reply,
-            "302": self._on_userhost,
-            "396": self._on_host_hidden,
-            "BATCH": self._or_numeric(self._replay.on_batch),
-            "321": self._or_numeric(self._list.on_start),
-            "322": self._or_numeric(self._list.on_item),
-            "323": self._or_numeric(self._list.on_end),
-            "263": self._or_numeric(self._list.on_refused),
-            "416": self._or_numeric(self._list.on_refused),
-        }
-        for command, handler in self._watch.handlers.items():
-            self._handlers[command] = self._or_numeric(handler)
+        self._replay = HistoryReplay(self._current_caps, self._current_features)
 
     @property
     def nick(self) -> str:
@@ -141,30 +124,30 @@ class IrcClientState:
         return out + self._watch.observe(message)
 
     def _handle(self, message: IrcMessage) -> list[Output]:
-        membership = self._members.handlers.get(message.command)
+        membership = MEMBERSHIP_HANDLERS.get(message.command)
         if membership is not None:
-            events = membership(message)
+            events = membership(self._members, message)
             return self._on_numeric(message) if events is None else list(events)
-        handler = self._handlers.get(message.command)
+        handler = _HANDLERS.get(message.command)
         if handler is not None:
-            return handler(message)
+            return handler(self, message)
+        replies = _REPLIES.get(message.command)
+        if replies is not None:
+            return self._reply_or_numeric(replies(self), message)
         if message.command.isdigit():
             return self._on_numeric(message)
         log.debug("ignored a %s line", message.command)
         return []
 
-    def _or_numeric(
-        self, handler: Callable[[IrcMessage], bool | Sequence[Output] | None]
-    ) -> Handler:
+    def _reply_or_numeric(self, handler: Replies, message: IrcMessage) -> list[Output]:
         """A reply to one of our queries, or else a numeric for the user to read."""
+        handled = handler(message)
+        if handled is None or handled is False:
+            return self._on_numeric(message)
+        return [] if handled is True else list(handled)
 
-        def handle(message: IrcMessage) -> list[Output]:
-            handled = handler(message)
-            if handled is None or handled is False:
-                return self._on_numeric(message)
-            return [] if handled is True else list(handled)
-
-        return handle
+    def _on_ping(self, message: IrcMessage) -> list[Output]:
+        return [cmd("PONG", *message.params)]
 
     def _on_text(self, message: IrcMessage, *, replay: bool = False) -> list[Output]:
         """PRIVMSG and NOTICE: to a channel, to us, from a server, our own echoed, or replayed."""
@@ -474,6 +457,15 @@ class IrcClientState:
     def _features(self) -> ServerFeatures:
         return self._members.features
 
+    def _current_features(self) -> ServerFeatures:
+        return self._members.features
+
+    def _current_caps(self) -> frozenset[str]:
+        return self._caps
+
+    def _casemapping(self) -> str:
+        return self._members.channels.casemapping
+
     def _same(self, a: str, b: str) -> bool:
         return same(a, b, self._members.channels.casemapping)
 
@@ -509,3 +501,31 @@ class IrcClientState:
         if not valid_nick(target.name) or self._features.is_channel(target.name):
             raise NoSuchContact(f"{target.name!r} is not a valid IRC nick")
         return target.name
+
+
+# Shared by every connection: a per-connection table of bound methods and closures
+# weighed kilobytes per user.
+_HANDLERS: dict[str, Callable[[IrcClientState, IrcMessage], list[Output]]] = {
+    "PING": IrcClientState._on_ping,
+    "PRIVMSG": IrcClientState._on_text,
+    "NOTICE": IrcClientState._on_text,
+    "AWAY": IrcClientState._on_away,
+    "INVITE": IrcClientState._on_invite,
+    "CHGHOST": IrcClientState._on_chghost,
+    "CAP": IrcClientState._on_cap,
+    "005": IrcClientState._on_isupport,
+    "301": IrcClientState._on_away_reply,
+    "302": IrcClientState._on_userhost,
+    "396": IrcClientState._on_host_hidden,
+}
+
+_REPLIES: dict[str, Callable[[IrcClientState], Replies]] = {
+    "BATCH": lambda state: state._replay.on_batch,
+    "321": lambda state: state._list.on_start,
+    "322": lambda state: state._list.on_item,
+    "323": lambda state: state._list.on_end,
+    "263": lambda state: state._list.on_refused,
+    "416": lambda state: state._list.on_refused,
+    **{command: lambda state: state._watch.reply for command in WATCH_REPLIES},
+}
+"""Replies to the connection's own queries: the part of the state that takes each."""

@@ -33,7 +33,7 @@ from plugins.irc.protocol.modes import ModeChange, format_modes, parse_modes, pa
 
 # A handler returns None when the line is not about a channel it knows (a reply to a raw
 # command the user typed, say), so the caller can show it as a server message instead.
-MembershipHandler = Callable[[IrcMessage], list[LegacyEvent] | None]
+MembershipHandler = Callable[["Membership", IrcMessage], list[LegacyEvent] | None]
 
 
 @dataclass(slots=True)
@@ -53,24 +53,13 @@ class Identity:
 class Membership:
     """The channels of one connection and their members' prefix modes."""
 
+    __slots__ = ("channels", "features", "me", "server")
+
     def __init__(self, server: str, features: ServerFeatures, me: Identity) -> None:
         self.server = server
         self.features = features
         self.me = me
         self.channels: FoldedDict[Channel] = FoldedDict(features.casemapping)
-        self.handlers: dict[str, MembershipHandler] = {
-            "JOIN": self._on_join,
-            "PART": self._on_part,
-            "QUIT": self._on_quit,
-            "NICK": self._on_nick,
-            "KICK": self._on_kick,
-            "MODE": self._on_mode,
-            "TOPIC": self._on_topic,
-            "332": self._on_topic_reply,
-            "333": self._on_topic_setter,
-            "353": self._on_names,
-            "366": self._on_end_of_names,
-        }
 
     def use_features(self, features: ServerFeatures) -> None:
         """A late RPL_ISUPPORT; the casemapping can only change while no channel is known."""
@@ -265,3 +254,19 @@ class Membership:
             return []
         channel.phase = Phase.JOINED
         return [self.room_joined(name, channel)]
+
+
+HANDLERS: dict[str, MembershipHandler] = {
+    "JOIN": Membership._on_join,
+    "PART": Membership._on_part,
+    "QUIT": Membership._on_quit,
+    "NICK": Membership._on_nick,
+    "KICK": Membership._on_kick,
+    "MODE": Membership._on_mode,
+    "TOPIC": Membership._on_topic,
+    "332": Membership._on_topic_reply,
+    "333": Membership._on_topic_setter,
+    "353": Membership._on_names,
+    "366": Membership._on_end_of_names,
+}
+"""The lines membership follows, shared by every connection (not a bound method each)."""

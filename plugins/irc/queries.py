@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -142,14 +141,14 @@ class CtcpQuestions:
 
     def __init__(self, casemapping: Callable[[], str]) -> None:
         self._casemapping = casemapping
-        self._waiting: deque[_Question] = deque()
+        self._waiting: list[_Question] = []  # a few at most; an empty deque weighs 600 bytes
         self._tokens = itertools.count(1)
 
     def ask(self, nick: str, command: str, answer: Answer[str]) -> list[IrcMessage]:
         """The PRIVMSG asking *nick*; PING carries a token so its answer is recognised."""
         argument = f"xb{next(self._tokens)}" if command == "PING" else ""
         if len(self._waiting) >= MAX_PENDING_CTCP:
-            oldest = self._waiting.popleft()
+            oldest = self._waiting.pop(0)
             oldest.answer(RateLimited("too many questions to IRC clients at once: ask again"))
         self._waiting.append(_Question(self._fold(nick), command, argument, answer))
         return [cmd("PRIVMSG", nick, ctcp.Ctcp(command, argument).to_body())]
@@ -179,7 +178,7 @@ class CtcpQuestions:
         return bool(matches)
 
     def fail(self, error: LegacyError) -> None:
-        waiting, self._waiting = self._waiting, deque()
+        waiting, self._waiting = self._waiting, []
         for question in waiting:
             question.answer(error)
 

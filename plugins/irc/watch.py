@@ -9,7 +9,6 @@ first becomes known. Bounded: a few hundred nicks, a few unanswered ISON lines.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -25,6 +24,8 @@ ISON_INTERVAL = 60.0
 """Seconds between ISON polls on servers without MONITOR."""
 _LINE_BYTES = 400  # targets per MONITOR or ISON line, well under the 512-byte limit
 _MAX_UNANSWERED_ISON = 8
+REPLIES = frozenset({"730", "731", "732", "733", "734", "303"})
+"""The numerics :meth:`ContactWatch.reply` takes."""
 WatchOutput = IrcMessage | ContactPresence
 # Lines after which only the nicks they name may have changed state.
 _ABOUT_SOURCE = frozenset({"JOIN", "QUIT", "NICK", "PRIVMSG", "NOTICE", "AWAY"})
@@ -52,15 +53,18 @@ class ContactWatch:
         self._features = features
         self._shares_channel = shares_channel
         self._contacts: FoldedDict[_Contact] = FoldedDict(features().casemapping)
-        self._unanswered_ison: deque[list[str]] = deque()
-        self.handlers: dict[str, Callable[[IrcMessage], Sequence[WatchOutput] | None]] = {
-            "730": lambda message: self._monitored(message, online=True),
-            "731": lambda message: self._monitored(message, online=False),
-            "732": lambda message: [],
-            "733": lambda message: [],
-            "734": self._monitor_full,
-            "303": self._on_ison,
-        }
+        self._unanswered_ison: list[list[str]] = []  # at most 8; lighter than a deque
+
+    def reply(self, message: IrcMessage) -> Sequence[WatchOutput] | None:
+        """One of the :data:`REPLIES`; None when it answers nothing the watch asked."""
+        command = message.command
+        if command in ("730", "731"):
+            return self._monitored(message, online=command == "730")
+        if command == "734":
+            return self._monitor_full(message)
+        if command == "303":
+            return self._on_ison(message)
+        return []  # 732, 733: MONITOR's own list, never asked for
 
     def watches(self, nick: str) -> bool:
         return nick in self._contacts
@@ -187,7 +191,7 @@ class ContactWatch:
         """303 names those online among the next ISON we are waiting for."""
         if not self._unanswered_ison:
             return None  # an ISON the user typed: theirs to read
-        asked = self._unanswered_ison.popleft()
+        asked = self._unanswered_ison.pop(0)
         online: FoldedDict[None] = FoldedDict(self._contacts.casemapping)
         for nick in message.param(-1).split():
             online[nick] = None

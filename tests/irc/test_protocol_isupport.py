@@ -144,3 +144,10 @@ def test_features_are_values() -> None:
     assert changed.nicklen == 20
     with pytest.raises(TypeError):
         changed.tokens["X"] = "1"  # type: ignore[index]
+
+
+def test_connections_given_the_same_tokens_share_one_value() -> None:
+    tokens = ["CASEMAPPING=ascii", "NICKLEN=30", "CHANTYPES=#"]
+    first = ServerFeatures().with_tokens(tokens)
+    assert ServerFeatures().with_tokens(tokens) is first
+    assert ServerFeatures().with_tokens([*tokens, "NETWORK=other"]) is not first

@@ -51,7 +51,7 @@ class ServerFeatures:
                 merged.pop(name[1:].upper(), None)
             elif name:
                 merged[name.upper()] = _ESCAPED_BYTE.sub(_unescape_byte, value)
-        return _from_tokens(merged)
+        return _shared(merged)
 
     def is_channel(self, name: str) -> bool:
         """Whether ``name`` is a channel (rather than a nick) on this server."""
@@ -68,6 +68,22 @@ class ServerFeatures:
         Without TARGMAX, or for a command it does not list, one target is the safe guess.
         """
         return self.targmax.get(command.upper(), 1)
+
+
+_SHARED: dict[frozenset[tuple[str, str]], ServerFeatures] = {}
+_SHARED_MAX = 256
+
+
+def _shared(tokens: dict[str, str]) -> ServerFeatures:
+    """Every connection to a server gets the same tokens: one value serves them all (it
+    is immutable), instead of thousands of copies when thousands of users are connected."""
+    key = frozenset(tokens.items())
+    features = _SHARED.get(key)
+    if features is None:
+        if len(_SHARED) >= _SHARED_MAX:
+            del _SHARED[next(iter(_SHARED))]
+        features = _SHARED[key] = _from_tokens(tokens)
+    return features
 
 
 def _from_tokens(tokens: dict[str, str]) -> ServerFeatures:

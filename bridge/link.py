@@ -17,6 +17,8 @@ from typing import Any
 from slixmpp import ComponentXMPP
 from slixmpp.xmlstream import StanzaBase
 
+from bridge.stanza_text import stanza_text
+
 log = logging.getLogger(__name__)
 
 
@@ -52,7 +54,7 @@ class ComponentLink:
         self.up = asyncio.Event()
         self.dropped = 0
         self.connects = 0
-        self._queue: deque[StanzaBase] = deque()
+        self._queue: deque[str] = deque()
         self._queue_limit = queue_limit
         self._closing = False
         self._runner: asyncio.Task[None] | None = None
@@ -68,36 +70,21 @@ class ComponentLink:
         return len(self._queue)
 
     def send(self, stanza: StanzaBase) -> None:
-        """Send now, or queue (bounded, oldest dropped first) while the server is away."""
-        self._to_stream_namespace(stanza)
+        """Send now, or queue (bounded, oldest dropped first) while the server is away.
+
+        The stanza is serialised here, once, by :func:`stanza_text` (slixmpp then only
+        writes the text, in order with everything else it sends).
+        """
+        text = stanza_text(stanza.xml, self.xmpp.default_ns)
         if self.up.is_set():
-            self.xmpp.send(stanza)
+            self.xmpp.send(text)
             return
         if len(self._queue) >= self._queue_limit:
             self._queue.popleft()
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 log.warning("XMPP link down: %d stanza(s) dropped from a full queue", self.dropped)
-        self._queue.append(stanza)
-
-    def _to_stream_namespace(self, stanza: StanzaBase) -> None:
-        """Stanzas built on their own are jabber:client; a component stream wants its own.
-
-        Prosody drops a top-level stanza in the wrong namespace without a word. Only the
-        stanza's own elements move: a stanza forwarded inside another (XEP-0297, as in MAM
-        results) stays jabber:client, which is what the receiving client parses.
-        """
-        client = "{jabber:client}"
-        own = "{" + self.xmpp.default_ns + "}"
-        pending = [stanza.xml]
-        while pending:
-            element = pending.pop()
-            if not isinstance(element.tag, str):
-                continue
-            if element.tag.startswith(client):
-                element.tag = own + element.tag[len(client) :]
-            if element.tag.startswith(own):
-                pending.extend(element)
+        self._queue.append(text)
 
     def start(self) -> None:
         self._runner = asyncio.get_running_loop().create_task(self._run(), name="component-link")

@@ -56,6 +56,9 @@ class RoomOutput:
 
     def send(self, stanza: StanzaBase) -> None:
         """Send now, or queue behind a join answer in progress for that resource."""
+        if not self._held:  # nearly always: no join is being answered
+            self._send(stanza)
+            return
         key = (str(stanza["to"]), JID(stanza["from"]).bare)
         held = self._held.get(key)
         if held is None:

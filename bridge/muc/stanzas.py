@@ -25,6 +25,8 @@ register_stanza_plugin(Iq, Ping)
 
 NS_MUC = muc_stanza.NS
 NS_MUC_ADMIN = muc_stanza.NS_ADMIN
+NS_SID = sid_stanza.NS
+_CLIENT = "jabber:client"
 
 # C0 controls other than tab and newline: a client shows them raw or chokes on them.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
@@ -101,15 +103,21 @@ def room_message(
     when: datetime | None = None,
     origin_id: str | None = None,
 ) -> Message:
-    """A groupchat message with its XEP-0359 stanza-id (and XEP-0203 delay when late)."""
-    message = _addressed(Message(stream=None), origin, to)
-    message["type"] = "groupchat"
-    message["id"] = message_id
-    message["body"] = clean_text(body)
-    message["stanza_id"]["id"] = stanza_id
-    message["stanza_id"]["by"] = room_jid
+    """A groupchat message with its XEP-0359 stanza-id (and XEP-0203 delay when late).
+
+    Built on the XML directly: one is built for every resource of every user in the room,
+    and slixmpp's item interface cost six times as much for the same elements.
+    """
+    attributes = {"from": origin, "to": to, "type": "groupchat", "id": message_id}
+    xml = ET.Element(f"{{{_CLIENT}}}message", {k: v for k, v in attributes.items() if v})
+    text = clean_text(body)
+    if text:
+        ET.SubElement(xml, f"{{{_CLIENT}}}body").text = text
+    ids = {"id": stanza_id, "by": room_jid} if stanza_id else {"by": room_jid}
+    ET.SubElement(xml, f"{{{NS_SID}}}stanza-id", ids)
     if origin_id:
-        message["origin_id"]["id"] = origin_id
+        ET.SubElement(xml, f"{{{NS_SID}}}origin-id", {"id": origin_id})
+    message = Message(stream=None, xml=xml)  # which finds the stanza-id and origin-id
     if when is not None:
         message["delay"]["from"] = room_jid
         message["delay"]["stamp"] = when if when.tzinfo else when.replace(tzinfo=UTC)

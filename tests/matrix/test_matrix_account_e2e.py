@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import aiohttp
 
-from bridge.devservers import MatrixAccount, Synapse
+from bridge.devservers import Synapse
 from tests.bridge_fixture import BridgeStarter, Running
 from tests.conftest import XmppUserFactory
-from tests.matrix.test_matrix_e2e import bridged_account, register, start_matrix_bridge
+from tests.matrix.test_matrix_e2e import registered_user, start_matrix_bridge
 from tests.waiting import wait_until
-from tests.xmpp_client import XmppClient
 
 
 async def whoami_status(synapse: Synapse, token: str) -> int:
@@ -26,21 +25,6 @@ async def stored_token(run: Running, user: str) -> str:
     row = await run.gateway.store.registrations.get(run.jid, user)
     assert row is not None, f"{user} has no registration"
     return row.secrets.get("access_token", "")
-
-
-async def registered_user(
-    xmpp_user: XmppUserFactory, run: Running, synapse: Synapse
-) -> tuple[XmppClient, MatrixAccount, str]:
-    """A logged-in XMPP user registered with a fresh Matrix account, and its password."""
-    client = await xmpp_user("mx")
-    account, password = await bridged_account(synapse)
-    reply = await register(
-        client, run, homeserver=synapse.base_url, matrix_id=account.user_id, password=password
-    )
-    assert reply["type"] == "result", reply
-    user = client.boundjid.bare
-    await wait_until(lambda: run.gateway.sessions.session_of(user) is not None, 10, "the login")
-    return client, account, password
 
 
 async def test_removing_the_registration_logs_the_matrix_device_out(

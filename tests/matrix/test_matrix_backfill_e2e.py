@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 from nio import JoinResponse
@@ -13,7 +12,14 @@ from bridge.devservers import Synapse
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
 from tests.matrix.conftest import MatrixClientFactory
-from tests.matrix.test_matrix_e2e import register, room_jid, say, shared_room, start_matrix_bridge
+from tests.matrix.test_matrix_e2e import (
+    bridged_account,
+    register,
+    room_jid,
+    say,
+    shared_room,
+    start_matrix_bridge,
+)
 from tests.synapse_fixtures import MatrixUserFactory
 from tests.test_mam_e2e import archive_of
 from tests.test_rooms_e2e import join, self_presence
@@ -43,8 +49,7 @@ async def test_first_login_backfills_room_history_into_the_archive_and_the_join_
     matrix_user: MatrixUserFactory,
     matrix_client: MatrixClientFactory,
 ) -> None:
-    password = secrets.token_urlsafe(12)
-    account = await synapse.register_user(f"returning{secrets.token_hex(3)}", password)
+    account, password = await bridged_account(synapse)
     returning = await matrix_client(account)
     alice_account = await matrix_user("alice")
     alice = await matrix_client(alice_account)

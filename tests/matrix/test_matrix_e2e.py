@@ -49,10 +49,10 @@ async def register(client: XmppClient, run: Running, **fields: str) -> Iq:
     return await client.iq(iq)
 
 
-async def logged_in_user(
+async def registered_user(
     xmpp_user: XmppUserFactory, run: Running, synapse: Synapse
-) -> tuple[XmppClient, MatrixAccount]:
-    """An XMPP user registered with a fresh Matrix account, their session up."""
+) -> tuple[XmppClient, MatrixAccount, str]:
+    """An XMPP user registered with a fresh Matrix account, their session up; its password."""
     client = await xmpp_user("mx")
     account, password = await bridged_account(synapse)
     reply = await register(
@@ -61,6 +61,14 @@ async def logged_in_user(
     assert reply["type"] == "result", reply
     user = client.boundjid.bare
     await wait_until(lambda: run.gateway.sessions.session_of(user) is not None, 10, "the login")
+    return client, account, password
+
+
+async def logged_in_user(
+    xmpp_user: XmppUserFactory, run: Running, synapse: Synapse
+) -> tuple[XmppClient, MatrixAccount]:
+    """An XMPP user registered with a fresh Matrix account, their session up."""
+    client, account, _password = await registered_user(xmpp_user, run, synapse)
     return client, account
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from nio import JoinResponse
 from slixmpp.stanza import Message
 
@@ -11,7 +9,13 @@ from bridge.devservers import Synapse
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
 from tests.matrix.conftest import MatrixClientFactory
-from tests.matrix.test_matrix_e2e import register, room_jid, shared_room, start_matrix_bridge
+from tests.matrix.test_matrix_e2e import (
+    bridged_account,
+    register,
+    room_jid,
+    shared_room,
+    start_matrix_bridge,
+)
 from tests.synapse_fixtures import MatrixUserFactory
 
 
@@ -22,8 +26,7 @@ async def test_rooms_joined_before_registering_are_offered_to_the_client(
     matrix_user: MatrixUserFactory,
     matrix_client: MatrixClientFactory,
 ) -> None:
-    password = secrets.token_urlsafe(12)
-    account = await synapse.register_user(f"veteran{secrets.token_hex(3)}", password)
+    account, password = await bridged_account(synapse)
     veteran = await matrix_client(account)
     alice = await matrix_client(await matrix_user("alice"))
     room_id = await shared_room(alice, account.user_id, name="old friends")

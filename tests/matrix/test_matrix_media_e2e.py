@@ -23,6 +23,7 @@ from tests.matrix.test_matrix_relations_e2e import timeline_event
 from tests.synapse_fixtures import MatrixUserFactory
 from tests.test_media_e2e import OOB_URL, with_oob
 from tests.test_rooms_e2e import join, self_presence
+from tests.web_host import serving
 
 PICTURE = bytes(range(256)) * 300  # several chunks
 SYNAPSE_TOKEN_PREFIX = "syt_"
@@ -44,14 +45,8 @@ async def upload_host() -> AsyncIterator[str]:
     async def picture(request: web.Request) -> web.Response:
         return web.Response(body=PICTURE, content_type="image/png")
 
-    app = web.Application()
-    app.router.add_get("/upload/abc/cat.png", picture)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving({"/upload/abc/cat.png": picture}) as url:
+        yield url
 
 
 async def test_files_cross_both_ways_with_their_bytes_and_type(

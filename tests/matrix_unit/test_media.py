@@ -10,10 +10,10 @@ import pytest
 from aiohttp import web
 
 from bridge.config import HostPolicyConfig
-from bridge.devservers.ports import free_port
 from bridge.errors import BadRequest, Forbidden, NoSuchRoom
 from bridge.policy import HostPolicy
 from plugins.matrix.media import MatrixMedia
+from tests.web_host import serving
 
 
 @pytest.fixture
@@ -26,15 +26,8 @@ async def web_host() -> AsyncIterator[str]:
     async def away(request: web.Request) -> web.Response:
         raise web.HTTPFound("http://intranet.example/secret")
 
-    app = web.Application()
-    app.router.add_get("/small.txt", small)
-    app.router.add_get("/away", away)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving({"/small.txt": small, "/away": away}) as url:
+        yield url
 
 
 def media_with(http: aiohttp.ClientSession, policy: HostPolicyConfig) -> MatrixMedia:

@@ -1,16 +1,17 @@
-"""Idle: start-up time (process start to component connected) and resident memory of a
-gateway that serves nobody yet, beside Biboumi's; and the floor our libraries set."""
+"""Idle: start-up (process start to component connected: time and CPU time) and resident
+memory of a gateway that serves nobody yet, beside Biboumi's; and the floor our libraries set."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from benchmarks.plan import Plan
 from benchmarks.process_stats import MeasuredProcess, settled_rss
-from benchmarks.report import Results, at_most
+from benchmarks.report import Bar, Results, at_most
 from benchmarks.stack import Stack
 
 GROUP = "Idle"
@@ -32,28 +33,32 @@ _REQUIRED_LIBRARIES = (
     "sqlalchemy.dialects.sqlite.aiosqlite",
 )
 _FLOOR_PROGRAM = (
-    "import sys\n"
+    "import sys, time\n"
     "sys.modules['pygments'] = None\n"
     f"import {', '.join(_REQUIRED_LIBRARIES)}\n"
     "class Model(pydantic.main.BaseModel):\n"
     "    field: int = 0\n"
     "for line in open('/proc/self/status'):\n"
     "    if line.startswith('VmRSS:'):\n"
-    "        print(int(line.split()[1]) * 1024)\n"
+    "        print(int(line.split()[1]) * 1024, time.process_time())\n"
 )
 
 
 @dataclass(frozen=True)
-class Floor:
-    """A bare Python that imported the required libraries, defined one pydantic model and did
-    nothing else."""
+class Start:
+    """One start of a gateway, or of the floor's bare Python."""
 
     seconds: float
-    """From spawn to exit: the start-up no gateway on these libraries can beat."""
+    """From spawn to component connected (for the floor: to exit)."""
+    cpu_seconds: float
+    """User plus system time by then: what a loaded machine stretches less than the clock."""
     rss: int
+    """Settled resident memory afterwards."""
 
 
-async def library_floor() -> Floor:
+async def library_floor() -> Start:
+    """A bare Python that imported the required libraries, defined one pydantic model and did
+    nothing else: the start-up and memory no gateway on these libraries can beat."""
     started = time.monotonic()
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-c", _FLOOR_PROGRAM, stdout=asyncio.subprocess.PIPE
@@ -62,38 +67,48 @@ async def library_floor() -> Floor:
     seconds = time.monotonic() - started
     if child.returncode != 0:
         raise RuntimeError(f"importing {_REQUIRED_LIBRARIES} failed (exit {child.returncode})")
-    return Floor(seconds, int(output))
+    rss, cpu_seconds = output.split()
+    return Start(seconds, float(cpu_seconds), int(rss))
 
 
-async def _restart(process: MeasuredProcess) -> tuple[float, int]:
+async def _restart(process: MeasuredProcess) -> Start:
     await process.stop()
     seconds = await process.start()
-    return seconds, await settled_rss(process)
+    cpu_seconds = process.cpu_seconds()
+    return Start(seconds, cpu_seconds, await settled_rss(process))
+
+
+def _seconds(run: Start) -> float:
+    return run.seconds
+
+
+def _cpu_seconds(run: Start) -> float:
+    return run.cpu_seconds
+
+
+def _megabytes(run: Start) -> float:
+    return run.rss / MB
+
+
+_PAIRED: tuple[tuple[str, str, Callable[[Start], float], Bar | None], ...] = (
+    ("start-up to component connected", "s", _seconds, None),
+    ("CPU time of that start-up", "s", _cpu_seconds, None),
+    ("idle RSS", "MB", _megabytes, at_most(60.0, "MB")),
+)
+_FLOOR: tuple[tuple[str, str, Callable[[Start], float]], ...] = (
+    ("start-up of Python with the required libraries only", "s", _seconds),
+    ("CPU time of the libraries' start-up", "s", _cpu_seconds),
+    ("RSS of Python with the required libraries only", "MB", _megabytes),
+)
 
 
 async def measure(stack: Stack, plan: Plan, results: Results) -> None:
     for _ in range(plan.repeat):
-        ours_start, ours_rss = await _restart(stack.gateway)
+        ours = await _restart(stack.gateway)
         theirs = await _restart(stack.biboumi) if stack.biboumi is not None else None
-        results.add(
-            GROUP,
-            "start-up to component connected",
-            "s",
-            ours_start,
-            theirs[0] if theirs else None,
-            reference_name="Biboumi",
-        )
-        results.add(
-            GROUP,
-            "idle RSS",
-            "MB",
-            ours_rss / MB,
-            theirs[1] / MB if theirs else None,
-            reference_name="Biboumi",
-            bar=at_most(60.0, "MB"),
-        )
+        for metric, unit, of, bar in _PAIRED:
+            reference = of(theirs) if theirs is not None else None
+            results.add(GROUP, metric, unit, of(ours), reference, reference_name="Biboumi", bar=bar)
         floor = await library_floor()
-        results.add(
-            GROUP, "start-up of Python importing the required libraries only", "s", floor.seconds
-        )
-        results.add(GROUP, "RSS of Python with the required libraries only", "MB", floor.rss / MB)
+        for metric, unit, of in _FLOOR:
+            results.add(GROUP, metric, unit, of(floor))

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bridge.devservers.ports import LOOPBACK
+from tests.irc.loopback import port_of
 from tests.waiting import wait_until
 
 TIMEOUT = 10.0
@@ -119,9 +120,7 @@ class HostileIrcServer:
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "start the server first"
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
+        return port_of(self._server)
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, LOOPBACK, 0)

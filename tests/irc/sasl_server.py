@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 
+from tests.irc.loopback import port_of
+
 
 class ScriptedSaslServer:
     """Offers ``sasl=<mechanism>`` and logs in only the client whose AUTHENTICATE payload is
@@ -22,9 +24,7 @@ class ScriptedSaslServer:
 
     @property
     def port(self) -> int:
-        assert self._server is not None
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
+        return port_of(self._server)
 
     async def __aenter__(self) -> ScriptedSaslServer:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.context)

@@ -11,7 +11,7 @@ from bridge.network import LoginContext
 from plugins.irc.admission import ConnectLimiter
 from plugins.irc.network import IrcNetwork
 from plugins.irc.session import IrcSession
-from tests.irc.loopback import Loopback
+from tests.irc.loopback import Loopback, port_of
 from tests.memory_store import MemoryStore
 
 SERVER = "busy.example"
@@ -30,9 +30,7 @@ class CountingServer:
 
     @property
     def port(self) -> int:
-        assert self._server is not None
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
+        return port_of(self._server)
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)

@@ -34,6 +34,7 @@ from plugins.irc.transport import (
     TransportOptions,
     endpoints,
 )
+from tests.irc.loopback import port_of
 from tests.waiting import wait_until
 
 WELCOME = b":fake.test 001 me :Welcome\r\n"
@@ -101,9 +102,7 @@ class FakeServer:
 
     @property
     def port(self) -> int:
-        assert self._server is not None
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
+        return port_of(self._server)
 
     async def __aenter__(self) -> "FakeServer":
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.context)

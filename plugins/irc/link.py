@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from bridge.addressing import ContactAddress
 from bridge.errors import LegacyError, NotConnected
 from bridge.events import Connected, Disconnected, MessageIn
+from bridge.flag import Flag
 from bridge.link import Backoff
 from bridge.network import EventSink, HostResolver
 from plugins.irc.admission import ConnectLimiter
@@ -103,7 +104,7 @@ class IrcLink:
         self._reconnecting: asyncio.Task[None] | None = None
         self._rejoin: list[tuple[str, str | None]] = []
         self._ever_ready = False
-        self.ready = asyncio.Event()
+        self.ready = Flag()
         self.encodings = ChannelEncodings()
         self.last_private = -math.inf
         """When (loop time) a private message last went either way."""
@@ -243,6 +244,7 @@ class IrcLink:
                 version=self.config.version,
                 encoding_fallback=self.config.encoding_in or "latin-1",
             )
+            self._registration = None  # the state has what it learnt
             if self._registered is not None and not self._registered.done():
                 self._registered.set_result(None)
 

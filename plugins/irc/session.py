@@ -30,6 +30,7 @@ from bridge.events import (
     UserAction,
     WatchContact,
 )
+from bridge.flag import Flag
 from bridge.network import RoomListing, SoftwareVersion
 from plugins.irc.client_state import IrcClientState, Output
 from plugins.irc.encodings import ChannelEncoding
@@ -73,7 +74,7 @@ class IrcSession:
         # Per server: the watched nicks (folded → as the user wrote it), the tending task.
         self._watched: dict[str, dict[str, str]] = {}
         self._tending: dict[str, asyncio.Task[None]] = {}
-        self._wake: dict[str, asyncio.Event] = {}
+        self._wake: dict[str, Flag] = {}
 
     async def link(self, server: str, nick: str = "") -> IrcLink:
         """The link to *server*, dialled on first use (one dial even when asked twice at once)."""
@@ -209,12 +210,12 @@ class IrcSession:
         if task is None or task.done():
             self._tending[key] = asyncio.get_running_loop().create_task(self._tending_loop(server))
         if wake:
-            self._wake.setdefault(key, asyncio.Event()).set()
+            self._wake.setdefault(key, Flag()).set()
 
     async def _tending_loop(self, server: str) -> None:
         """Hands watches and seen history to each new connection; polls ISON meanwhile."""
         key = server.lower()
-        wake = self._wake.setdefault(key, asyncio.Event())
+        wake = self._wake.setdefault(key, Flag())
         try:
             link = await self.link(server)
         except LegacyError as error:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from bridge.errors import NotConnected, RateLimited
+from bridge.flag import Flag
 from plugins.irc.identd import IdentUser
 from plugins.irc.protocol.message import IrcMessage, LineBuffer, MalformedLine, cmd, parse_line
 from plugins.irc.throttle import TokenBucket
@@ -137,14 +138,14 @@ class IrcTransport:
         self._ident = ident
         self._ident_key: tuple[int, int] | None = None
         self._queue: deque[bytes] = deque()
-        self._queued = asyncio.Event()
-        self._acknowledged = asyncio.Event()
+        self._queued = Flag()
+        self._acknowledged = Flag()
         self._lines = LineBuffer()
         self._writer: asyncio.StreamWriter | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._quitting = False
-        self._ended = asyncio.Event()
+        self._ended = Flag()
         self._window_on = False
         self._in_flight = 0
         self._probe: tuple[str, int] | None = None  # token, bytes it acknowledges

@@ -17,13 +17,14 @@ from benchmarks.stack import Stack
 GROUP = "Idle"
 MB = 1024 * 1024
 
-# What an idle `xmpp-bridge run` with IRC and Matrix gateways cannot do without: the XMPP
-# component (slixmpp); the HTTP server for health, metrics and media, whose package is also
-# the Matrix client's HTTP (aiohttp.web); settings and forms (pydantic's models: its schema
-# builder loads with the first model class, so the floor defines one); the store
-# (SQLAlchemy's asyncio ORM, aiosqlite and its SQLite dialect). Not here because the gateway
-# imports them at their first use: matrix-nio (a Matrix login), cryptography (a stored
-# secret), Alembic (a schema upgrade). Pygments is kept out as `run` keeps it out of slixmpp.
+# What an idle `xmpp-bridge run` as configured here (IRC and Matrix gateways, [http] on)
+# cannot do without: the XMPP component (slixmpp); the HTTP server for health, metrics and
+# media (aiohttp.web; with [http] off, the default, aiohttp waits for a Matrix login);
+# settings and forms (pydantic's models: its schema builder loads with the first model
+# class, so the floor defines one); the store (SQLAlchemy's asyncio ORM, aiosqlite and its
+# SQLite dialect). Not here because the gateway imports them at their first use: matrix-nio
+# (a Matrix login), cryptography (a stored secret), Alembic (a schema upgrade). Pygments is
+# kept out as `run` keeps it out of slixmpp.
 _REQUIRED_LIBRARIES = (
     "slixmpp",
     "aiohttp.web",

@@ -24,6 +24,9 @@ _ESCAPES: dict[str, str] = {
     "@": "\\40",
 }
 _UNESCAPES: dict[str, str] = {v[1:]: k for k, v in _ESCAPES.items()} | {"5c": "\\"}
+_SPECIAL = frozenset(_ESCAPES) | {"\\"}
+"""Characters that make a text need escaping (every room address on every message is
+formatted, and nearly none holds one of these)."""
 
 
 class AddressError(ValueError):
@@ -32,6 +35,8 @@ class AddressError(ValueError):
 
 def escape_node(text: str) -> str:
     """XEP-0106 escape *text* so it can stand as a JID local part."""
+    if _SPECIAL.isdisjoint(text):
+        return text
     out: list[str] = []
     for i, char in enumerate(text):
         if char in _ESCAPES:
@@ -45,6 +50,8 @@ def escape_node(text: str) -> str:
 
 def unescape_node(node: str) -> str:
     """Reverse :func:`escape_node`; unknown sequences stay literal, as XEP-0106 says."""
+    if "\\" not in node:
+        return node
     out: list[str] = []
     i = 0
     while i < len(node):

@@ -80,6 +80,8 @@ class ClientRelations:
 def read_relations(message: Message) -> ClientRelations:
     """The relation elements of *message* (malformed ones, without an id, are ignored)."""
     xml = message.xml
+    if _RELATION_TAGS.isdisjoint(child.tag for child in xml):
+        return PLAIN  # most messages: no element to look for
     reactions = xml.find(f"{{{NS_REACTIONS}}}reactions")
     displayed = xml.find(f"{{{NS_MARKERS}}}displayed")
     return ClientRelations(
@@ -99,6 +101,21 @@ def read_relations(message: Message) -> ClientRelations:
         ),
         shared_urls=_shared_urls(xml),
     )
+
+
+PLAIN = ClientRelations()
+_RELATION_TAGS = frozenset(
+    {
+        f"{{{NS_CORRECT}}}replace",
+        f"{{{NS_REPLY}}}reply",
+        f"{{{NS_REACTIONS}}}reactions",
+        f"{{{NS_RETRACT}}}retract",
+        f"{{{NS_MARKERS}}}displayed",
+        f"{{{NS_OOB}}}x",
+        *(f"{{{NS_CHAT_STATES}}}{state}" for state in _CHAT_STATES),
+    }
+)
+"""The children read_relations looks at."""
 
 
 def _shared_urls(xml: ET.Element) -> tuple[str, ...]:

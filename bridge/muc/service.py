@@ -214,16 +214,19 @@ class MucService:
             own=True,
         )
         self._archive.record(user, state.room, archived)
-        self._room_relations.remember(user, state, archived, message["id"] or xmpp_id)
+        message_id = message.xml.get("id") or xmpp_id
+        self._room_relations.remember(user, state, archived, message_id)
         origin_id = message.xml.find("{urn:xmpp:sid:0}origin-id")
+        origin = self._output.occupant_jid(state.room, archived.sender)
+        room_jid = self._output.room_jid(state.room)
         for resource in sorted(state.resources):
             reflection = room_message(
-                origin=self._output.occupant_jid(state.room, archived.sender),
+                origin=origin,
                 to=resource,
                 body=f"/me {body}" if action else body,
-                message_id=message["id"] or xmpp_id,
+                message_id=message_id,
                 stanza_id=archived.stanza_id,
-                room_jid=self._output.room_jid(state.room),
+                room_jid=room_jid,
                 origin_id=None if origin_id is None else origin_id.get("id"),
             )
             copy_relations(message, reflection)

@@ -37,11 +37,12 @@ class SecretBox:
     """Encrypts and decrypts a ``dict[str, str]`` of secrets with one key."""
 
     def __init__(self, key: str) -> None:
-        if not is_fernet_key(key.strip()):
+        key = key.strip()
+        if not is_fernet_key(key):
             raise SecretKeyError(
                 f"the secrets key is not url-safe base64 of 32 bytes; {KEYGEN_HINT}"
             )
-        self._key = key.strip().encode("ascii")
+        self._key = key.encode("ascii")
         self._fernet: Fernet | None = None
 
     def __repr__(self) -> str:

@@ -9,6 +9,7 @@ login does not ask again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -36,8 +37,15 @@ class Listings:
         self._settings = settings
         self._privileges = privileges
         self._jid_of = jid_of
+        # Offers read, extend and write back one remembered list: two at once (a room and a
+        # contact listed together) would each write back a list without the other's entry.
+        self._one_at_a_time = asyncio.Lock()
 
     async def offer(self, user: str, event: RoomListed | ContactListed) -> None:
+        async with self._one_at_a_time:
+            await self._offer(user, event)
+
+    async def _offer(self, user: str, event: RoomListed | ContactListed) -> None:
         address = event.room if isinstance(event, RoomListed) else event.contact
         jid = self._jid_of(address)
         stored = await self._settings.get(self._gateway, user, OFFERED_SCOPE)

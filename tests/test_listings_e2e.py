@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from slixmpp.stanza import Message, Presence
 
 from bridge.addressing import ContactAddress, RoomAddress
@@ -9,6 +11,15 @@ from bridge.events import ContactListed, RoomListed
 from tests.bridge_fixture import BridgeStarter
 from tests.conftest import XmppUserFactory
 from tests.test_gateway_e2e import registered_user
+from tests.xmpp_client import XmppClient
+
+
+async def round_trip(client: XmppClient, gateway: str) -> None:
+    """A ping to the gateway: what it sent before the answer has arrived by then."""
+    ping = client.Iq()
+    ping["to"], ping["type"] = gateway, "get"
+    ping.enable("ping")
+    await client.iq(ping)
 
 
 async def test_a_listed_room_is_offered_once_and_a_listed_contact_asks_to_subscribe(
@@ -38,8 +49,26 @@ async def test_a_listed_room_is_offered_once_and_a_listed_contact_asks_to_subscr
     await run.gateway.listings.offer(
         user, RoomListed(RoomAddress("loop.example", "#elsewhere"), "Elsewhere")
     )
-    ping = alice.Iq()
-    ping["to"], ping["type"] = run.jid, "get"
-    ping.enable("ping")
-    await alice.iq(ping)  # what the gateway sent before the answer has arrived by now
+    await round_trip(alice, run.jid)
     assert len(invitations()) == 1, "offered once"
+
+
+async def test_a_room_and_a_contact_listed_together_are_both_remembered(
+    start_bridge: BridgeStarter, xmpp_user: XmppUserFactory
+) -> None:
+    run = await start_bridge()
+    alice = await registered_user(xmpp_user, run)
+    user = alice.boundjid.bare
+    room = RoomListed(RoomAddress("loop.example", "#together"), "Together")
+    contact = ContactListed(ContactAddress("loop.example", "carol"), "Carol")
+    await asyncio.gather(
+        run.gateway.listings.offer(user, room), run.gateway.listings.offer(user, contact)
+    )
+    await round_trip(alice, run.jid)
+    mark = len(alice.received)
+    await run.gateway.listings.offer(user, room)
+    await run.gateway.listings.offer(user, contact)
+    await round_trip(alice, run.jid)
+    again = [s for s in alice.received[mark:] if isinstance(s, Message | Presence) and s["from"]]
+    offers = [s for s in again if isinstance(s, Message) or s["type"] == "subscribe"]
+    assert offers == [], "each was offered once"

@@ -57,7 +57,15 @@ class GatewayProcess:
         self._irc_port = irc_port
         self._gateways = 1 if matrix is None else 2
         self._session: aiohttp.ClientSession | None = None
-        env = {**os.environ, _KEY_ENV: generate_key(), _IRC_SECRET_ENV: irc.secret}
+        # As installed by pip, which compiles the bytecode once: a PYTHONDONTWRITEBYTECODE
+        # inherited from the caller would make every start compile ~150 modules again.
+        inherited = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env = {
+            **inherited,
+            "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
+            _KEY_ENV: generate_key(),
+            _IRC_SECRET_ENV: irc.secret,
+        }
         if matrix is not None:
             env[_MATRIX_SECRET_ENV] = matrix.secret
         program = executable or Path(sys.executable).with_name("xmpp-bridge")

@@ -3,6 +3,12 @@
 slixmpp already holds back stanzas until the handshake, but without a bound and
 without telling anyone. The link keeps its own bounded queue while the server is
 away, counts what it had to drop, and reconnects with capped, jittered backoff.
+
+It acknowledges what the server sends at once (TCP_QUICKACK after every read). Servers
+may keep Nagle's algorithm on their side (Prosody does by default): their next stanza
+then waits for our ACK of the last one, which Linux delays in the hope of carrying it on
+a reply. Ours comes only once the message was relayed, or after 40 ms: a message typed
+in a room waited that long whenever the previous one had not been answered yet.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +27,9 @@ from slixmpp.xmlstream import StanzaBase
 from bridge.stanza_text import stanza_text
 
 log = logging.getLogger(__name__)
+
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+"""Linux only; elsewhere the server's next stanza may wait for a delayed ACK."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +70,8 @@ class ComponentLink:
         self._runner: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         self._failed = asyncio.Event()
+        self._receive = xmpp.data_received
+        xmpp.data_received = self._data_received  # type: ignore[method-assign]
         xmpp.add_event_handler("session_start", self._on_session_start)
         xmpp.add_event_handler("disconnected", self._on_disconnected)
         xmpp.add_event_handler("connection_failed", self._on_connection_failed)
@@ -85,6 +97,15 @@ class ComponentLink:
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 log.warning("XMPP link down: %d stanza(s) dropped from a full queue", self.dropped)
         self._queue.append(text)
+
+    def _data_received(self, data: bytes | str) -> None:
+        """Acknowledge at once (see the module's text), then let slixmpp parse."""
+        transport = self.xmpp.transport
+        if _QUICKACK is not None and transport is not None:
+            raw = transport.get_extra_info("socket")
+            if raw is not None:
+                raw.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+        self._receive(data)
 
     def start(self) -> None:
         self._runner = asyncio.get_running_loop().create_task(self._run(), name="component-link")

@@ -4,11 +4,14 @@ Each check runs in a fresh interpreter, since this test process has imported eve
 """
 
 import ast
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bridge.store.migrate import upgrade
 
 _REPORT = (
     "loaded = {name.split('.')[0] for name, module in sys.modules.items() if module is not None}\n"
@@ -69,3 +72,28 @@ def test_a_gateway_with_http_off_runs_without_aiohttp() -> None:
     )
 
     assert _imported(program, "aiohttp") == []
+
+
+async def test_a_sqlite_store_never_loads_the_postgresql_dialect(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    await upgrade(url)  # here: a migration loads every dialect alembic knows
+    program = (
+        "import asyncio\n"
+        "from bridge.config import SecretsConfig\n"
+        "from bridge.secrets import generate_key, load_key\n"
+        "from bridge.store import Store\n"
+        f"url = {url!r}\n"
+        "async def write():\n"
+        "    box = load_key(SecretsConfig(), {'XMPP_BRIDGE_KEY': generate_key()})\n"
+        "    store = Store.open(url, box)\n"
+        "    await store.settings.put('gw', 'u@x', 'scope', values={'a': 1}, secrets={})\n"
+        "    await store.close()\n"
+        "asyncio.run(write())\n"
+        "print(sorted(m for m in sys.modules if m.startswith('sqlalchemy.dialects.postgresql')))"
+    )
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", f"import sys\n{program}", stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await asyncio.wait_for(child.communicate(), 60)
+    assert child.returncode == 0
+    assert ast.literal_eval(output.decode().splitlines()[-1]) == []

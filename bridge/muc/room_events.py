@@ -212,11 +212,12 @@ class RoomEvents:
             legacy_id=event.legacy_id,
             own=event.own,
         )
+        decorate = both(self._relations.links(user, state, event), rendered.decorate)
+        self._output.live(state, message, delayed=is_late(event.when), decorate=decorate)
+        # Bookkeeping after sending: it is on nobody's way then.
         if archived_as is None:
             self._archive.record(user, state.room, message)
         self._relations.remember(user, state, message, message.stanza_id)
-        decorate = both(self._relations.links(user, state, event), rendered.decorate)
-        self._output.live(state, message, delayed=is_late(event.when), decorate=decorate)
 
     def _link_lost(self, user: str, event: Disconnected) -> None:
         """Everyone out with 333 so clients rejoin; the rooms stay known for that rejoin."""

@@ -213,9 +213,7 @@ class MucService:
             origin_id=xmpp_id,
             own=True,
         )
-        self._archive.record(user, state.room, archived)
         message_id = message.xml.get("id") or xmpp_id
-        self._room_relations.remember(user, state, archived, message_id)
         origin_id = message.xml.find("{urn:xmpp:sid:0}origin-id")
         origin = self._output.occupant_jid(state.room, archived.sender)
         room_jid = self._output.room_jid(state.room)
@@ -231,6 +229,8 @@ class MucService:
             )
             copy_relations(message, reflection)
             self._output.send(reflection)
+        self._archive.record(user, state.room, archived)
+        self._room_relations.remember(user, state, archived, message_id)
 
     async def on_private(self, message: Message, room: RoomAddress) -> None:
         """A chat message to ``room/nick``: a private message to that occupant."""

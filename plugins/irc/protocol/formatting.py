@@ -42,9 +42,14 @@ def irc_to_plain(text: str) -> str:
 
 def irc_to_styled(text: str) -> str:
     """``text`` with bold, italics, strikethrough and monospace as XEP-0393 spans."""
+    if _CODE.search(text) is None:
+        return text  # most lines: nothing to translate or drop
     out: list[str] = []
     open_spans: list[Style] = []
     for chunk, styles in _styled_chunks(text):
+        if not styles and not open_spans:
+            out.append(chunk)  # unstyled text between styled runs goes as it is
+            continue
         for char in chunk:
             if char.isspace():
                 out.append(char)

@@ -1,5 +1,6 @@
-"""The component link acknowledges at once, so a server keeping Nagle's algorithm (as
-Prosody does by default) never holds its next stanza for our delayed ACK."""
+"""The component link on the wire: it acknowledges at once, so a server keeping Nagle's
+algorithm (as Prosody does by default) never holds its next stanza for our delayed ACK,
+and what it writes at once never overtakes what slixmpp still has to send."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class NagleServer:
 
     def __init__(self) -> None:
         self.writer: asyncio.StreamWriter | None = None
+        self.received = bytearray()
         self._server: asyncio.Server | None = None
 
     async def start(self) -> int:
@@ -50,8 +52,8 @@ class NagleServer:
             received += await reader.read(4096)
         writer.write(b"<handshake/>")
         self.writer = writer
-        while await reader.read(4096):
-            pass
+        while data := await reader.read(4096):
+            self.received += data
 
     def say(self, body: str) -> float:
         assert self.writer is not None
@@ -87,6 +89,25 @@ async def test_a_stanza_written_right_after_another_is_not_held_for_our_ack() ->
             await asyncio.sleep(REPLY_AFTER)  # both answered: the next round starts clean
         # Without an ACK at once, b waits for the answer to a, which carries the ACK.
         assert statistics.median(delays) < REPLY_AFTER / 3, delays
+    finally:
+        await link.close()
+        await server.close()
+
+
+async def test_a_stanza_sent_while_slixmpp_has_some_waiting_goes_behind_them() -> None:
+    server = NagleServer()
+    port = await server.start()
+    xmpp = ComponentXMPP("gw.example", "secret")
+    link = ComponentLink(xmpp, "127.0.0.1", port)
+    link.start()
+    try:
+        await wait_until(link.up.is_set, 10, "component connected")
+        xmpp.send("<presence from='gw.example' to='a@b'/>")  # slixmpp's own queue
+        message = Message()
+        message["to"], message["body"] = "a@b", "after the presence"
+        link.send(message)
+        await wait_until(lambda: b"after the presence" in server.received, 5, "the message")
+        assert server.received.index(b"<presence") < server.received.index(b"<message")
     finally:
         await link.close()
         await server.close()

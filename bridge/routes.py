@@ -40,6 +40,7 @@ NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin"
 NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner"
 NS_MAM = "urn:xmpp:mam:2"
 STANZA_NAMES = ("iq", "message", "presence")
+SLIXMPP_MESSAGE_HANDLERS = ("IM", "IMError")
 INTERNAL_ERROR_TEXT = "The gateway failed to handle this; the operator's log has the details."
 
 
@@ -72,6 +73,10 @@ class StanzaRouter:
     def register(self) -> None:
         """One handler per stanza kind; iq payloads are dispatched here by their tag."""
         xmpp = self._gw.xmpp
+        # slixmpp's own message handlers only raise 'message' events, which nothing here
+        # listens to, after matching every stanza against an XPath expression each.
+        for unused in SLIXMPP_MESSAGE_HANDLERS:
+            xmpp.remove_handler(unused)
         iq, message, presence = (f"{{{xmpp.default_ns}}}{name}" for name in STANZA_NAMES)
         for name, matcher, handler in (
             ("iq", IqPayload(iq, self._iq_routes), self._on_iq),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bridge.addressing import ContactAddress
@@ -105,6 +105,8 @@ class IrcLink:
         self._rejoin: list[tuple[str, str | None]] = []
         self._ever_ready = False
         self.ready = Flag()
+        self.on_ready: Callable[[], None] | None = None
+        """Told each time the link is ready (again, after a reconnection)."""
         self.encodings = ChannelEncodings()
         self.last_private = -math.inf
         """When (loop time) a private message last went either way."""
@@ -185,6 +187,8 @@ class IrcLink:
             self._rejoin = []
         self._ever_ready = True
         self.ready.set()
+        if self.on_ready is not None:
+            self.on_ready()
 
     # ------------------------------------------------------------------ traffic
 

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Question = Callable[[IrcClientState, Answer[T]], list[Output]]
 TEND_SECONDS = 5.0
-"""How soon a new connection takes over the watches and the history of the lost one."""
+"""How soon tending tries again when the connection was not ready for its lines."""
 PRIVATE_QUIET_SECONDS = 600.0
 """A server with a private message this recent keeps its connection, even without channels."""
 IDLE_QUIT_MESSAGE = "Not in any channel any more"
@@ -221,12 +221,14 @@ class IrcSession:
         except LegacyError as error:
             log.info("cannot watch contacts on %s: %s", server, error)
             return
+        link.on_ready = wake.set  # a reconnection is handed over at once
         loop = asyncio.get_running_loop()
         previous: IrcClientState | None = None
         polled = loop.time()
         while True:
             wake.clear()
             state = link.state
+            retry = False
             if state is not None and link.ready.is_set():
                 fresh, now = state is not previous, loop.time()
                 try:
@@ -240,9 +242,13 @@ class IrcSession:
                         polled = now
                 except LegacyError as error:
                     log.debug("tending %s waits for the connection: %s", server, error)
+                    retry = True
                 previous = state
+            # Asleep until told (a watch changed, the link is ready again) or an ISON poll is
+            # due: thousands of users watching nobody cost no wake-ups.
+            due = polled + ISON_INTERVAL if self._watched.get(key) else None
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(TEND_SECONDS):
+                async with asyncio.timeout_at(loop.time() + TEND_SECONDS if retry else due):
                     await wake.wait()
 
     # ------------------------------------------------------------------ idle connections

@@ -121,12 +121,19 @@ async def measure(stack: Stack, plan: Plan, results: Results) -> None:
             audiences[name] = (speaker, channel, clients)
         for run in range(plan.repeat):
             rates: dict[str, float] = {}
+            lost: dict[str, int] = {}
             for name, (speaker, channel, clients) in audiences.items():
-                rates[name], lost = await deliveries_per_second(
+                rates[name], lost[name] = await deliveries_per_second(
                     speaker, channel, clients, f"f{run}", plan
                 )
-                if name == "xmpp-bridge":
-                    results.add(GROUP, f"deliveries lost of {users * messages}", "msgs", lost)
+            results.add(
+                GROUP,
+                f"deliveries lost of {users * messages}",
+                "msgs",
+                lost["xmpp-bridge"],
+                lost.get("Biboumi"),
+                reference_name="Biboumi",
+            )
             results.add(
                 GROUP,
                 f"deliveries/s to {users} users ({messages} IRC messages)",

@@ -99,17 +99,24 @@ async def _run(arguments: argparse.Namespace, workdir: Path) -> int:
         workdir=workdir, matrix="matrix" in chosen, biboumi=not arguments.no_biboumi
     )
     results = Results()
+    failed: list[str] = []
     async with Stack(options) as stack:
         for name in chosen:
             log.info("measuring %s", name)
-            await SCENARIOS[name](stack, plan, results)
+            try:
+                await SCENARIOS[name](stack, plan, results)
+            except Exception:  # the other scenarios' figures are still worth having
+                log.exception("scenario %s failed", name)
+                failed.append(name)
         print(table(results), flush=True)
         out = arguments.out or workdir / "results.json"
         write_json(out, results, _context(plan, stack))
         if arguments.markdown:
             arguments.markdown.write_text(markdown(results))
     log.info("figures written to %s", out)
-    return 0
+    if failed:
+        log.error("scenarios that failed: %s", ", ".join(failed))
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

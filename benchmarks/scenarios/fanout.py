@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from benchmarks.irc_client import IrcClient
 from benchmarks.measure import bodies
@@ -21,25 +22,26 @@ CONCURRENCY = 50
 """Connections and joins started at once: enough to be quick, few enough not to look like
 an attack to Prosody or ngircd."""
 
-T = Callable[[XmppClient], Awaitable[object]]
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
-async def in_batches(clients: Sequence[XmppClient], step: T) -> None:
-    """Run `step` for every client, CONCURRENCY at a time."""
-    for start in range(0, len(clients), CONCURRENCY):
-        await asyncio.gather(*(step(client) for client in clients[start : start + CONCURRENCY]))
+async def in_batches(
+    items: Sequence[Item], step: Callable[[Item], Awaitable[Result]]
+) -> list[Result]:
+    """Run `step` for every item, CONCURRENCY at a time; the results in order."""
+    results: list[Result] = []
+    for start in range(0, len(items), CONCURRENCY):
+        batch = items[start : start + CONCURRENCY]
+        results += await asyncio.gather(*(step(item) for item in batch))
+    return results
 
 
 async def connect_users(stack: Stack, prefix: str, count: int) -> list[XmppClient]:
-    clients: list[XmppClient] = []
-    for start in range(0, count, CONCURRENCY):
-        clients += await asyncio.gather(
-            *(
-                XmppClient.connect(stack.prosody.c2s_port, stack.prosody.domain, f"{prefix}{i}")
-                for i in range(start, min(count, start + CONCURRENCY))
-            )
-        )
-    return clients
+    def connect(number: int) -> Awaitable[XmppClient]:
+        return XmppClient.connect(stack.prosody.c2s_port, stack.prosody.domain, f"{prefix}{number}")
+
+    return await in_batches(range(count), connect)
 
 
 async def close_all(clients: Sequence[XmppClient]) -> None:

@@ -7,6 +7,7 @@ come back through :meth:`Gateway.on_event` and go out through the same services.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slixmpp import JID, ComponentXMPP
@@ -356,10 +357,7 @@ class Gateway:
 
     def on_event(self, user: str, event: LegacyEvent) -> None:
         """Everything the plugin emits for *user*; never raises into the plugin."""
-        try:
-            self._dispatch(user, event)
-        except Exception:
-            log.exception("could not deliver %s to %s", type(event).__name__, user)
+        _logging_failures(self._dispatch, user, event)
 
     def _dispatch(self, user: str, event: LegacyEvent) -> None:
         forgotten = self.relations.forgotten(user, event)
@@ -376,13 +374,7 @@ class Gateway:
             await self.relations.recall(user, forgotten)
         except Exception:
             log.warning("id map lookup failed; delivering without the relation", exc_info=True)
-        self._deliver_logged(user, event)
-
-    def _deliver_logged(self, user: str, event: LegacyEvent) -> None:
-        try:
-            self._deliver(user, event)
-        except Exception:
-            log.exception("could not deliver %s to %s", type(event).__name__, user)
+        _logging_failures(self._deliver, user, event)
 
     def _deliver(self, user: str, event: LegacyEvent) -> None:
         if isinstance(event, Connected | Disconnected):
@@ -452,3 +444,13 @@ class Gateway:
         return describe_place(
             place, gateway=self.info, network_name=self.network.name, room_info=room_info
         )
+
+
+def _logging_failures(
+    step: Callable[[str, LegacyEvent], None], user: str, event: LegacyEvent
+) -> None:
+    """Run one delivery step; a failure is logged, never raised into the plugin."""
+    try:
+        step(user, event)
+    except Exception:
+        log.exception("could not deliver %s to %s", type(event).__name__, user)
